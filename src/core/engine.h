@@ -1,0 +1,42 @@
+/* engine.h - the engine object behind the public API of sluice.h.
+ *
+ * Provides struct sl_engine, which ties the registry, tests, canaries, router,
+ * metrics and event log together and applies the consequences of every
+ * lifecycle change (claims, live versions, routing snapshots, history). The
+ * public functions are declared in sluice.h; this header is for core modules
+ * and core tests only. Uses every other core module; knows nothing of Lua,
+ * libev, HTTP or files. */
+#ifndef SL_ENGINE_H
+#define SL_ENGINE_H
+
+#include "abtest.h"
+#include "canary.h"
+#include "events.h"
+#include "registry.h"
+#include "router.h"
+#include "sluice.h"
+
+struct sl_hist_item {
+    int kind; /* SL_KIND_TEST or SL_KIND_CANARY */
+    void *obj;
+};
+
+struct sl_engine {
+    struct sl_engine_opts opts;
+    struct sl_registry reg;
+    struct sl_events events;
+    struct sl_router router;
+    struct sl_test **tests; /* active, creation order */
+    size_t ntests, captests;
+    struct sl_canary **canaries;
+    size_t ncanaries, capcanaries;
+    struct sl_hist_item *hist; /* newest first */
+    size_t nhist;
+    uint64_t next_id;
+    bool dirty; /* routing must be republished */
+};
+
+/* Rebuild and publish the routing snapshot from the current state. */
+int sl_engine_republish(struct sl_engine *eng, struct sl_err *err);
+
+#endif

@@ -1,0 +1,392 @@
+#include "metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define RLX memory_order_relaxed
+
+/* ---- hot path: one writer per private shard, so load + store suffices ---- */
+
+static inline void sl_bump_u64(_Atomic uint64_t *p, uint64_t d, bool shared)
+{
+    if (shared)
+        atomic_fetch_add_explicit(p, d, RLX);
+    else
+        atomic_store_explicit(p, atomic_load_explicit(p, RLX) + d, RLX);
+}
+
+static inline void sl_bump_f64(_Atomic double *p, double d, bool shared)
+{
+    double old = atomic_load_explicit(p, RLX);
+    if (!shared) {
+        atomic_store_explicit(p, old + d, RLX);
+        return;
+    }
+    while (!atomic_compare_exchange_weak_explicit(p, &old, old + d, RLX, RLX))
+        ;
+}
+
+/* Keep *p = min(*p, x) (sign = 1) or max (sign = -1). */
+static inline void sl_bound_f64(_Atomic double *p, double x, int sign, bool shared)
+{
+    double old = atomic_load_explicit(p, RLX);
+    while (sign * x < sign * old) {
+        if (!shared) {
+            atomic_store_explicit(p, x, RLX);
+            return;
+        }
+        if (atomic_compare_exchange_weak_explicit(p, &old, x, RLX, RLX))
+            return;
+    }
+}
+
+static double sl_shard_shift(struct sl_mshard *s, double x)
+{
+    double k = atomic_load_explicit(&s->shift, RLX);
+    if (!isnan(k))
+        return k;
+    /* First sample: it becomes the shift, which keeps the sums of squares small
+     * relative to the variance (no catastrophic cancellation). */
+    if (atomic_compare_exchange_strong_explicit(&s->shift, &k, x, RLX, RLX))
+        return x;
+    return k;
+}
+
+void sl_mvar_record(struct sl_mvar *v, int shard, bool ok, double latency_ms,
+                    const struct sl_sample *samples, size_t nsamples)
+{
+    struct sl_mshard *s = v->shards[shard];
+    bool sh = s->shared;
+    double d = latency_ms - sl_shard_shift(s, latency_ms);
+    sl_bump_u64(&s->n, 1, sh);
+    if (!ok)
+        sl_bump_u64(&s->errors, 1, sh);
+    sl_bump_f64(&s->s1, d, sh);
+    sl_bump_f64(&s->s2, d * d, sh);
+    sl_bound_f64(&s->min, latency_ms, 1, sh);
+    sl_bound_f64(&s->max, latency_ms, -1, sh);
+    sl_bump_u64(&s->hist[sl_sketch_index(latency_ms)], 1, sh);
+    for (size_t i = 0; i < nsamples; i++) {
+        struct sl_macc *m = &s->m[samples[i].metric];
+        double x = samples[i].value;
+        sl_bump_u64(&m->count, 1, sh);
+        sl_bump_f64(&m->sum, x, sh);
+        sl_bump_f64(&m->sumsq, x * x, sh);
+        sl_bound_f64(&m->min, x, 1, sh);
+        sl_bound_f64(&m->max, x, -1, sh);
+    }
+}
+
+/* ---- allocation ------------------------------------------------------------ */
+
+static size_t sl_shard_size(int nmetrics)
+{
+    return sizeof(struct sl_mshard) + (size_t)nmetrics * sizeof(struct sl_macc);
+}
+
+static struct sl_mshard *sl_shard_new(int nmetrics, bool shared)
+{
+    struct sl_mshard *s = calloc(1, sl_shard_size(nmetrics));
+    if (!s)
+        return NULL;
+    s->shared = shared;
+    atomic_init(&s->shift, NAN);
+    atomic_init(&s->min, INFINITY);
+    atomic_init(&s->max, -INFINITY);
+    for (int i = 0; i < nmetrics; i++) {
+        atomic_init(&s->m[i].min, INFINITY);
+        atomic_init(&s->m[i].max, -INFINITY);
+    }
+    return s;
+}
+
+struct sl_mvar *sl_mvar_new(int nprivate, int nmetrics, int nslots, double width, double now)
+{
+    struct sl_mvar *v = calloc(1, sizeof *v);
+    if (!v)
+        return NULL;
+    v->nshards = nprivate + 1;
+    v->nmetrics = nmetrics;
+    v->nslots = nslots;
+    v->width = width;
+    v->started = now;
+    v->shards = calloc((size_t)v->nshards, sizeof *v->shards);
+    v->slots = calloc((size_t)nslots, sizeof *v->slots);
+    v->slot_m = calloc((size_t)nslots * (size_t)(nmetrics ? nmetrics : 1) * 3, sizeof(double));
+    if (!v->shards || !v->slots || !v->slot_m)
+        goto fail;
+    for (int i = 0; i < v->nshards; i++)
+        if (!(v->shards[i] = sl_shard_new(nmetrics, i == nprivate)))
+            goto fail;
+    for (int i = 0; i < nslots; i++)
+        v->slots[i].period = INT64_MIN;
+    return v;
+fail:
+    sl_mvar_delete(v);
+    return NULL;
+}
+
+void sl_mvar_delete(struct sl_mvar *v)
+{
+    if (!v)
+        return;
+    for (int i = 0; v->shards && i < v->nshards; i++)
+        free(v->shards[i]);
+    free(v->shards);
+    free(v->slots);
+    free(v->slot_m);
+    free(v);
+}
+
+size_t sl_mvar_bytes(const struct sl_mvar *v)
+{
+    return sizeof *v + (size_t)v->nshards * (sizeof(void *) + sl_shard_size(v->nmetrics)) +
+           (size_t)v->nslots * sizeof(struct sl_wslot) +
+           (size_t)v->nslots * (size_t)(v->nmetrics ? v->nmetrics : 1) * 3 * sizeof(double);
+}
+
+/* ---- merging (writer) -------------------------------------------------------- */
+
+void sl_moments_merge(uint64_t *na, double *meana, double *m2a, uint64_t nb, double meanb,
+                      double m2b)
+{
+    if (nb == 0)
+        return;
+    uint64_t n = *na + nb;
+    double delta = meanb - *meana;
+    *m2a += m2b + delta * delta * ((double)*na * (double)nb / (double)n);
+    *meana += delta * ((double)nb / (double)n);
+    *na = n;
+}
+
+static void sl_total_shard(struct sl_mtotal *t, const struct sl_mshard *s, int nmetrics)
+{
+    uint64_t n = atomic_load_explicit(&s->n, RLX);
+    uint64_t lat_n = t->n;
+    if (n > 0) {
+        double k = atomic_load_explicit(&s->shift, RLX);
+        double s1 = atomic_load_explicit(&s->s1, RLX), s2 = atomic_load_explicit(&s->s2, RLX);
+        double m2 = fmax(0.0, s2 - s1 * s1 / (double)n);
+        sl_moments_merge(&lat_n, &t->mean, &t->m2, n, k + s1 / (double)n, m2);
+    }
+    t->n = lat_n;
+    t->errors += atomic_load_explicit(&s->errors, RLX);
+    t->min = fmin(t->min, atomic_load_explicit(&s->min, RLX));
+    t->max = fmax(t->max, atomic_load_explicit(&s->max, RLX));
+    for (int i = 0; i < SL_SKETCH_NB; i++)
+        t->hist[i] += atomic_load_explicit(&s->hist[i], RLX);
+    for (int j = 0; j < nmetrics; j++) {
+        t->mcount[j] += atomic_load_explicit(&s->m[j].count, RLX);
+        t->msum[j] += atomic_load_explicit(&s->m[j].sum, RLX);
+        t->msumsq[j] += atomic_load_explicit(&s->m[j].sumsq, RLX);
+        t->mmin[j] = fmin(t->mmin[j], atomic_load_explicit(&s->m[j].min, RLX));
+        t->mmax[j] = fmax(t->mmax[j], atomic_load_explicit(&s->m[j].max, RLX));
+    }
+}
+
+void sl_mvar_total(const struct sl_mvar *v, struct sl_mtotal *t)
+{
+    memset(t, 0, sizeof *t);
+    t->min = INFINITY;
+    t->max = -INFINITY;
+    for (int j = 0; j < SL_MAX_METRICS; j++) {
+        t->mmin[j] = INFINITY;
+        t->mmax[j] = -INFINITY;
+    }
+    for (int i = 0; i < v->nshards; i++)
+        sl_total_shard(t, v->shards[i], v->nmetrics);
+}
+
+/* ---- windows (writer) --------------------------------------------------------- */
+
+static int64_t sl_period(const struct sl_mvar *v, double t)
+{
+    return (int64_t)floor(t / v->width);
+}
+
+static struct sl_wslot *sl_slot_for(struct sl_mvar *v, int64_t period, double **m)
+{
+    int64_t i = ((period % v->nslots) + v->nslots) % v->nslots;
+    struct sl_wslot *w = &v->slots[i];
+    *m = &v->slot_m[i * (v->nmetrics ? v->nmetrics : 1) * 3];
+    if (w->period != period) {
+        memset(w, 0, sizeof *w);
+        w->period = period;
+        for (int j = 0; j < v->nmetrics * 3; j++)
+            (*m)[j] = 0;
+    }
+    return w;
+}
+
+/* The moments of the records since the previous roll: the total minus the
+ * previous total, by inverting Chan's combination. */
+static void sl_roll_moments(struct sl_mvar *v, const struct sl_mtotal *t, struct sl_wslot *w)
+{
+    uint64_t nb = t->n - v->prev_n;
+    if (nb == 0)
+        return;
+    double na = (double)v->prev_n, n = (double)t->n;
+    double meanb = (n * t->mean - na * v->prev_mean) / (double)nb;
+    double d = meanb - v->prev_mean;
+    double m2b = fmax(0.0, t->m2 - v->prev_m2 - d * d * na * (double)nb / n);
+    uint64_t wn = w->n;
+    sl_moments_merge(&wn, &w->mean, &w->m2, nb, meanb, m2b);
+    w->n = wn;
+    w->errors += t->errors - v->prev_errors;
+    v->prev_n = t->n;
+    v->prev_errors = t->errors;
+    v->prev_mean = t->mean;
+    v->prev_m2 = t->m2;
+}
+
+static void sl_roll_hist(struct sl_mvar *v, const struct sl_mtotal *t, struct sl_wslot *w)
+{
+    for (int c = 0; c < SL_SKETCH_NCB; c++) {
+        uint64_t sum = 0;
+        for (int i = c * SL_SKETCH_COARSE; i < (c + 1) * SL_SKETCH_COARSE && i < SL_SKETCH_NB; i++)
+            sum += t->hist[i];
+        uint32_t now32 = (uint32_t)sum;
+        w->hist[c] += (uint32_t)(now32 - v->prev_hist[c]);
+        v->prev_hist[c] = now32;
+    }
+}
+
+void sl_mvar_roll(struct sl_mvar *v, double now)
+{
+    struct sl_mtotal t;
+    double *m;
+    sl_mvar_total(v, &t);
+    struct sl_wslot *w = sl_slot_for(v, sl_period(v, now), &m);
+    sl_roll_hist(v, &t, w);
+    sl_roll_moments(v, &t, w);
+    for (int j = 0; j < v->nmetrics; j++) {
+        m[j * 3] += (double)(t.mcount[j] - v->prev_mcount[j]);
+        m[j * 3 + 1] += t.msum[j] - v->prev_msum[j];
+        m[j * 3 + 2] += t.msumsq[j] - v->prev_msumsq[j];
+        v->prev_mcount[j] = t.mcount[j];
+        v->prev_msum[j] = t.msum[j];
+        v->prev_msumsq[j] = t.msumsq[j];
+    }
+}
+
+/* Merge the slots of the last window seconds into a slot-shaped total.
+ * Returns the span in seconds they cover. */
+static double sl_window_merge(struct sl_mvar *v, double now, double window, struct sl_wslot *acc,
+                              double *macc)
+{
+    int64_t cur = sl_period(v, now);
+    int64_t k = (int64_t)ceil(window / v->width);
+    if (k < 1)
+        k = 1;
+    if (k > v->nslots)
+        k = v->nslots;
+    memset(acc, 0, sizeof *acc);
+    for (int j = 0; j < v->nmetrics * 3; j++)
+        macc[j] = 0;
+    for (int64_t p = cur - k + 1; p <= cur; p++) {
+        const struct sl_wslot *w = &v->slots[((p % v->nslots) + v->nslots) % v->nslots];
+        if (w->period != p)
+            continue;
+        const double *m = &v->slot_m[(((p % v->nslots) + v->nslots) % v->nslots) *
+                                     (v->nmetrics ? v->nmetrics : 1) * 3];
+        uint64_t n = acc->n;
+        sl_moments_merge(&n, &acc->mean, &acc->m2, w->n, w->mean, w->m2);
+        acc->n = n;
+        acc->errors += w->errors;
+        for (int c = 0; c < SL_SKETCH_NCB; c++)
+            acc->hist[c] += w->hist[c];
+        for (int j = 0; j < v->nmetrics * 3; j++)
+            macc[j] += m[j];
+    }
+    double from = fmax(v->started, (double)(cur - k + 1) * v->width);
+    return fmax(0.0, now - from);
+}
+
+static void sl_fill_common(struct sl_variant_metrics *out, uint64_t n, uint64_t errors,
+                           double mean, double m2, double span)
+{
+    out->requests = n;
+    out->errors = errors;
+    out->successes = n - errors;
+    out->error_rate = n ? (double)errors / (double)n : 0.0;
+    out->span_seconds = span;
+    out->throughput = span > 0 ? (double)n / span : 0.0;
+    out->latency_mean = n ? mean : NAN;
+    out->latency_var = n > 1 ? m2 / (double)(n - 1) : (n ? 0.0 : NAN);
+}
+
+static const double sl_qs[SL_NQUANTILES] = {0.5, 0.9, 0.95, 0.99, 0.999};
+
+static void sl_read_cumulative(struct sl_mvar *v, double now, const char *const *names,
+                               struct sl_variant_metrics *out)
+{
+    struct sl_mtotal t;
+    sl_mvar_total(v, &t);
+    sl_fill_common(out, t.n, t.errors, t.mean, t.m2, fmax(0.0, now - v->started));
+    out->latency_min = t.n ? t.min : NAN;
+    out->latency_max = t.n ? t.max : NAN;
+    for (int q = 0; q < SL_NQUANTILES; q++)
+        out->quantiles[q] =
+            sl_sketch_quantile_counts(t.hist, SL_SKETCH_NB, t.n, t.min, t.max, sl_qs[q]);
+    for (int j = 0; j < v->nmetrics; j++) {
+        struct sl_metric_stats *m = &out->metrics[j];
+        m->name = names ? names[j] : NULL;
+        m->count = t.mcount[j];
+        m->sum = t.msum[j];
+        m->sumsq = t.msumsq[j];
+        m->min = t.mcount[j] ? t.mmin[j] : NAN;
+        m->max = t.mcount[j] ? t.mmax[j] : NAN;
+    }
+}
+
+void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *const *names,
+                  struct sl_variant_metrics *out)
+{
+    memset(out, 0, sizeof *out);
+    out->nmetrics = (size_t)v->nmetrics;
+    if (window <= 0) {
+        sl_read_cumulative(v, now, names, out);
+        return;
+    }
+    struct sl_wslot acc;
+    double macc[SL_MAX_METRICS * 3];
+    sl_mvar_roll(v, now);
+    double span = sl_window_merge(v, now, window, &acc, macc);
+    sl_fill_common(out, acc.n, acc.errors, acc.mean, acc.m2, span);
+    /* Windows keep no exact extremes: min/max come from the coarse buckets. */
+    uint64_t h[SL_SKETCH_NCB];
+    for (int c = 0; c < SL_SKETCH_NCB; c++)
+        h[c] = acc.hist[c];
+    out->latency_min = acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY,
+                                                         1.0 / (double)acc.n)
+                             : NAN;
+    out->latency_max = acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, 1.0)
+                             : NAN;
+    for (int q = 0; q < SL_NQUANTILES; q++)
+        out->quantiles[q] = sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, sl_qs[q]);
+    for (int j = 0; j < v->nmetrics; j++) {
+        struct sl_metric_stats *m = &out->metrics[j];
+        m->name = names ? names[j] : NULL;
+        m->count = (uint64_t)macc[j * 3];
+        m->sum = macc[j * 3 + 1];
+        m->sumsq = macc[j * 3 + 2];
+        m->min = m->max = NAN;
+    }
+}
+
+double sl_mvar_quantile(struct sl_mvar *v, double now, double window, double q)
+{
+    if (window <= 0) {
+        struct sl_mtotal t;
+        sl_mvar_total(v, &t);
+        return sl_sketch_quantile_counts(t.hist, SL_SKETCH_NB, t.n, t.min, t.max, q);
+    }
+    struct sl_wslot acc;
+    double macc[SL_MAX_METRICS * 3];
+    sl_mvar_roll(v, now);
+    sl_window_merge(v, now, window, &acc, macc);
+    uint64_t h[SL_SKETCH_NCB];
+    for (int c = 0; c < SL_SKETCH_NCB; c++)
+        h[c] = acc.hist[c];
+    return sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, q);
+}

@@ -1,0 +1,34 @@
+# Test registration: one CTest entry per C test program, one per busted spec file,
+# plus build-level checks (layering).
+
+file(GLOB SL_C_TESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/c/test_*.c)
+foreach(src ${SL_C_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src} ${PROJECT_SOURCE_DIR}/tests/c/tap.c)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/c ${PROJECT_SOURCE_DIR}/src/core)
+  target_link_libraries(${name} PRIVATE sluice_static)
+  target_compile_options(${name} PRIVATE ${SL_WARNINGS})
+  add_test(NAME c.${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+endforeach()
+
+file(GLOB SL_SPECS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/spec/*_spec.lua)
+foreach(spec ${SL_SPECS})
+  get_filename_component(name ${spec} NAME_WE)
+  add_test(NAME spec.${name}
+    COMMAND lua5.4 /usr/bin/busted --cpath=${PROJECT_BINARY_DIR}/?.so
+            --lpath=${PROJECT_SOURCE_DIR}/lua/?.lua;${PROJECT_SOURCE_DIR}/lua/?/init.lua
+            -o TAP ${spec}
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(spec.${name} PROPERTIES ENVIRONMENT "SLUICE_ROOT=${PROJECT_SOURCE_DIR}")
+endforeach()
+
+# An upward include from src/core must fail to compile: proven by compiling a probe
+# with the core's flags and expecting failure.
+foreach(hdr lua.h ev.h http_parser.h sqlite3.h)
+  add_test(NAME layering.core_cannot_include_${hdr}
+    COMMAND ${CMAKE_C_COMPILER} -fsyntax-only -I${PROJECT_SOURCE_DIR}/cmake/poison
+            -I${PROJECT_SOURCE_DIR}/src/core -x c -include ${hdr} /dev/null)
+  set_tests_properties(layering.core_cannot_include_${hdr} PROPERTIES WILL_FAIL TRUE)
+endforeach()
+add_test(NAME layering.includes_point_down
+  COMMAND ${PROJECT_SOURCE_DIR}/scripts/check-layers.sh WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
