@@ -90,7 +90,8 @@ enum sl_verb {
     SL_VERB_START = 0, /* test: draft -> starting; canary: preparing -> deploying */
     SL_VERB_PAUSE,     /* test: running -> paused */
     SL_VERB_RESUME,    /* test: paused -> running */
-    SL_VERB_STOP,      /* test: starting|running|paused -> completed; failed -> history */
+    SL_VERB_STOP,      /* test: starting|running|paused -> completed; canary: preparing ->
+                          completed; on a failed test or canary: archive it */
     SL_VERB_PROMOTE,   /* test -> promoted; canary monitoring -> promoting */
     SL_VERB_ROLLBACK,  /* test -> rolled_back; canary deploying|monitoring -> rolling_back */
     SL_VERB_RETRY,     /* test or canary: failed -> starting / deploying */

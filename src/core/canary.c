@@ -20,7 +20,7 @@ static const signed char sl_canary_table[N_STATUS][N_VERB] = {
     [SL_CANARY_PROMOTING] = {X, X, X, X, X, X, X, SL_CANARY_FAILED},
     [SL_CANARY_ROLLING_BACK] = {X, X, X, X, X, X, X, SL_CANARY_FAILED},
     [SL_CANARY_COMPLETED] = {X, X, X, X, X, X, X, X},
-    [SL_CANARY_FAILED] = {X, X, X, X, X, X, SL_CANARY_DEPLOYING, X},
+    [SL_CANARY_FAILED] = {X, X, X, SL_CANARY_FAILED, X, X, SL_CANARY_DEPLOYING, X},
 };
 
 int sl_canary_next(int status, int verb)

@@ -2,7 +2,8 @@
  *
  * Provides struct sl_canary and the transition table
  *   preparing -> deploying -> monitoring -> promoting | rolling_back ->
- *   completed | failed, with retry (failed -> deploying).
+ *   completed | failed, with retry (failed -> deploying); stop on a failed
+ *   canary archives it (it stays "failed").
  * deploying -> monitoring and promoting/rolling_back -> completed happen on
  * tick (the engine drives them). Uses registry.h and bag.h; knows nothing of
  * routing or metrics. */

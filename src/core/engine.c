@@ -922,10 +922,11 @@ static int sl_canary_act(struct sl_engine *eng, struct sl_canary *k, int verb, i
         return -1;
     if (to == SL_CANARY_ROLLING_BACK)
         k->trigger = trigger;
+    bool archive_failed = k->status == SL_CANARY_FAILED && verb == SL_VERB_STOP;
     sl_canary_enter(eng, k, to, sl_verb_name(verb), actor ? actor : "user", reason);
     if (to == SL_CANARY_DEPLOYING)
         sl_canary_advance_deploy(eng, k);
-    if (k->status == SL_CANARY_COMPLETED || k->status == SL_CANARY_FAILED) {
+    if (k->status == SL_CANARY_COMPLETED || archive_failed) {
         sl_archive_canary(eng, k);
         sl_history_evict(eng);
     }
@@ -1052,7 +1053,7 @@ int sl_engine_tick(struct sl_engine *eng, struct sl_err *err)
     /* Finished canaries move to history after the loop (it mutates the array). */
     for (size_t i = eng->ncanaries; i-- > 0;) {
         struct sl_canary *k = eng->canaries[i];
-        if (k->status == SL_CANARY_COMPLETED || k->status == SL_CANARY_FAILED)
+        if (k->status == SL_CANARY_COMPLETED)
             sl_archive_canary(eng, k);
     }
     sl_history_evict(eng);

@@ -65,6 +65,18 @@ double sl_sketch_coarse_value(int c)
     return sl_sketch_best(sl_sketch_lower(first), sl_sketch_upper(last));
 }
 
+/* Coarse buckets are 4x wider, so rather than their midpoint report the
+ * r-th of c values spread evenly in log space across the bucket: on smooth
+ * distributions this recovers most of the lost resolution. */
+static double sl_sketch_coarse_interpolate(int c, uint64_t count, uint64_t r)
+{
+    int first = c * SL_SKETCH_COARSE;
+    int last = first + SL_SKETCH_COARSE - 1;
+    double lo = sl_sketch_lower(first > 0 ? first : 1), hi = sl_sketch_upper(last);
+    double f = ((double)r - 0.5) / (double)count;
+    return lo * pow(hi / lo, f);
+}
+
 void sl_sketch_init(struct sl_sketch *s)
 {
     memset(s, 0, sizeof *s);
@@ -115,7 +127,8 @@ double sl_sketch_quantile_counts(const uint64_t *counts, int ncounts, uint64_t n
         return max; /* holds the overflow bucket: the exact max is the best we know */
     if (fine && i == 0)
         return min; /* underflow bucket: likewise the exact min */
-    double v = fine ? sl_sketch_value(i) : sl_sketch_coarse_value(i);
+    double v = fine ? sl_sketch_value(i) : sl_sketch_coarse_interpolate(i, counts[i],
+                                                                      rank - (seen - counts[i]));
     return fmin(fmax(v, min), max);
 }
 
