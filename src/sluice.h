@@ -290,6 +290,8 @@ struct sl_test_info {
     const struct sl_alloc_point *alloc_history; /* oldest first */
     size_t nalloc_history;
     const char *last_reason;             /* reason of the last lifecycle change */
+    int recommendation;                  /* enum sl_recommendation, latest */
+    const char *recommendation_reason;
     bool in_history;
 };
 
@@ -365,6 +367,74 @@ int sl_engine_rollback_canary(struct sl_engine *eng, const char *id, int trigger
 /* Set the canary share of a monitoring canary. */
 int sl_engine_set_canary_traffic(struct sl_engine *eng, const char *id, double pct,
                                  const char *actor, const char *reason, struct sl_err *err);
+
+/* ---- judgement: the evaluator interface ------------------------------------ */
+
+/* The core never runs policy code itself: on each tick it asks an evaluator
+ * (the Lua policy host in src/lua implements one) for decisions, then
+ * validates, applies and logs them. */
+enum sl_hook { SL_HOOK_GUARD = 0, SL_HOOK_PROMOTION, SL_HOOK_RECOMMEND, SL_HOOK_RAMP, SL_NHOOKS };
+
+enum sl_decide {
+    SL_DECIDE_NONE = 0,    /* no opinion (also: a recommendation only) */
+    SL_DECIDE_ALERT,       /* log it, change nothing */
+    SL_DECIDE_SET_TRAFFIC, /* treatment/canary share := treatment */
+    SL_DECIDE_PAUSE,
+    SL_DECIDE_RESUME,
+    SL_DECIDE_ROLLBACK,
+    SL_DECIDE_PROMOTE,
+};
+
+enum sl_recommendation {
+    SL_REC_NONE = 0,
+    SL_REC_PROMOTE,
+    SL_REC_ROLLBACK,
+    SL_REC_CONTINUE,
+    SL_REC_EXTEND,
+    SL_REC_INCREASE_TRAFFIC,
+    SL_REC_DECREASE_TRAFFIC,
+};
+
+struct sl_decision {
+    int hook;           /* enum sl_hook */
+    int action;         /* enum sl_decide */
+    double treatment;   /* percent, for SL_DECIDE_SET_TRAFFIC */
+    int recommendation; /* enum sl_recommendation, for SL_HOOK_RECOMMEND */
+    int trigger;        /* enum sl_rollback_trigger, for canary rollbacks */
+    bool shadow;        /* evaluated and logged, never applied */
+    char policy[64];    /* policy name */
+    char version[32];   /* policy version */
+    char reason[512];
+    char *inputs;       /* JSON object of what the policy read; malloc'd by the
+                           evaluator, freed by the core (may be NULL) */
+};
+
+struct sl_evaluator {
+    void *ud;
+    /* Evaluate the policies of `hook` configured for test or canary `id`
+     * (kind enum sl_kind). Write up to max decisions to out and their number
+     * to *nout (a policy with no opinion writes none). Return how many
+     * policies are configured for the hook (0: the core applies its own
+     * default, e.g. the ramp schedule), or -1 with err when the host itself
+     * fails. A failing policy is not a host failure: the host logs it and
+     * abstains. Called on the writer thread during sl_engine_tick. */
+    int (*evaluate)(void *ud, struct sl_engine *eng, int kind, const char *id, int hook,
+                    struct sl_decision *out, size_t max, size_t *nout, struct sl_err *err);
+};
+
+/* Install (or with NULL remove) the evaluator; copied. */
+void sl_engine_set_evaluator(struct sl_engine *eng, const struct sl_evaluator *ev);
+
+/* Validate and apply one decision to a test or canary, as a tick would, and
+ * log it (shadow decisions are only logged). */
+int sl_engine_apply(struct sl_engine *eng, const char *id, const struct sl_decision *d,
+                    struct sl_err *err);
+
+const char *sl_decide_name(int action);
+const char *sl_recommendation_name(int rec);
+const char *sl_hook_name(int hook);
+int sl_decide_parse(const char *s);
+int sl_recommendation_parse(const char *s);
 
 /* ---- ticks ---------------------------------------------------------------- */
 

@@ -223,6 +223,7 @@ void sl_test_delete(struct sl_test *t)
     sl_bag_free(&t->bag);
     free(t->allocs);
     free(t->last_reason);
+    free(t->recommendation_reason);
     for (size_t i = 0; i < t->nov; i++)
         free(t->ov[i].unit);
     free(t->ov);

@@ -29,6 +29,8 @@ struct sl_test {
     struct sl_alloc_point *allocs;
     size_t nallocs, capallocs;
     char *last_reason;
+    int recommendation;        /* enum sl_recommendation */
+    char *recommendation_reason;
     struct sl_cell *cell;      /* created on the first start */
     struct { char *unit; int arm; } *ov;
     size_t nov;

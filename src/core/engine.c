@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "hash.h"
+#include "judge.h"
 
 double sl_clock_wall(void *ud)
 {
@@ -117,7 +118,7 @@ void sl_engine_delete(struct sl_engine *eng)
 
 /* ---- lookups ------------------------------------------------------------------- */
 
-static struct sl_test *sl_find_test(const struct sl_engine *eng, const char *id)
+struct sl_test *sl_engine_find_test(const struct sl_engine *eng, const char *id)
 {
     for (size_t i = 0; id && i < eng->ntests; i++)
         if (strcmp(eng->tests[i]->cfg.id, id) == 0)
@@ -129,7 +130,7 @@ static struct sl_test *sl_find_test(const struct sl_engine *eng, const char *id)
     return NULL;
 }
 
-static struct sl_canary *sl_find_canary(const struct sl_engine *eng, const char *id)
+struct sl_canary *sl_engine_find_canary(const struct sl_engine *eng, const char *id)
 {
     for (size_t i = 0; id && i < eng->ncanaries; i++)
         if (strcmp(eng->canaries[i]->cfg.id, id) == 0)
@@ -143,7 +144,7 @@ static struct sl_canary *sl_find_canary(const struct sl_engine *eng, const char 
 
 static bool sl_id_taken(const struct sl_engine *eng, const char *id)
 {
-    return sl_find_test(eng, id) || sl_find_canary(eng, id) || sl_registry_find(&eng->reg, id);
+    return sl_engine_find_test(eng, id) || sl_engine_find_canary(eng, id) || sl_registry_find(&eng->reg, id);
 }
 
 /* Ids share one namespace with model ids: a route key is never ambiguous. */
@@ -166,12 +167,12 @@ static int sl_pick_id(struct sl_engine *eng, const char *given, const char *pref
 
 static struct sl_cell *sl_object_cell(const struct sl_engine *eng, const char *id, int *kind)
 {
-    struct sl_test *t = sl_find_test(eng, id);
+    struct sl_test *t = sl_engine_find_test(eng, id);
     if (t) {
         *kind = SL_KIND_TEST;
         return t->cell;
     }
-    struct sl_canary *k = sl_find_canary(eng, id);
+    struct sl_canary *k = sl_engine_find_canary(eng, id);
     *kind = k ? SL_KIND_CANARY : SL_KIND_NONE;
     return k ? k->cell : NULL;
 }
@@ -215,7 +216,7 @@ int sl_engine_add_version(struct sl_engine *eng, const struct sl_version_config 
                           struct sl_err *err)
 {
     if (!sl_registry_find(&eng->reg, cfg->model) &&
-        (sl_find_test(eng, cfg->model) || sl_find_canary(eng, cfg->model)))
+        (sl_engine_find_test(eng, cfg->model) || sl_engine_find_canary(eng, cfg->model)))
         return sl_err_set(err, SL_EEXIST, "model: '%s' is already a test or canary id",
                           cfg->model);
     if (sl_registry_add(&eng->reg, cfg, sl_engine_now(eng), err))
@@ -443,8 +444,8 @@ static void sl_builder_canary(struct sl_builder *b, const struct sl_engine *eng,
 static void sl_builder_model(struct sl_builder *b, const struct sl_engine *eng,
                              const struct sl_model *m)
 {
-    const struct sl_test *t = m->claimed_by ? sl_find_test(eng, m->claimed_by) : NULL;
-    const struct sl_canary *k = m->claimed_by ? sl_find_canary(eng, m->claimed_by) : NULL;
+    const struct sl_test *t = m->claimed_by ? sl_engine_find_test(eng, m->claimed_by) : NULL;
+    const struct sl_canary *k = m->claimed_by ? sl_engine_find_canary(eng, m->claimed_by) : NULL;
     if (t && sl_test_routes(t->status)) {
         sl_builder_test(b, eng, t, m->id);
         return;
@@ -500,6 +501,8 @@ int sl_engine_republish(struct sl_engine *eng, struct sl_err *err)
 
 static void sl_history_evict(struct sl_engine *eng)
 {
+    if (eng->in_tick)
+        return; /* the tick evicts once it no longer holds object pointers */
     while (eng->nhist > (size_t)eng->opts.history) {
         struct sl_hist_item *it = &eng->hist[--eng->nhist];
         struct sl_cell *cell;
@@ -741,9 +744,9 @@ static int sl_test_act(struct sl_engine *eng, struct sl_test *t, int verb, const
 int sl_engine_set_allocation(struct sl_engine *eng, const char *id, double pct, const char *actor,
                              const char *reason, struct sl_err *err)
 {
-    struct sl_test *t = sl_find_test(eng, id);
+    struct sl_test *t = sl_engine_find_test(eng, id);
     if (!t) {
-        struct sl_canary *k = sl_find_canary(eng, id);
+        struct sl_canary *k = sl_engine_find_canary(eng, id);
         if (k)
             return sl_engine_set_canary_traffic(eng, id, pct, actor, reason, err);
         return sl_err_set(err, SL_ENOTFOUND, "unknown test '%s'", id ? id : "");
@@ -765,7 +768,7 @@ int sl_engine_set_allocation(struct sl_engine *eng, const char *id, double pct, 
 int sl_engine_set_override(struct sl_engine *eng, const char *test_id, const char *unit, int arm,
                            struct sl_err *err)
 {
-    struct sl_test *t = sl_find_test(eng, test_id);
+    struct sl_test *t = sl_engine_find_test(eng, test_id);
     if (!t || t->in_history)
         return sl_err_set(err, SL_ENOTFOUND, "unknown or finished test '%s'", test_id ? test_id : "");
     if (t->cfg.routing != SL_ROUTING_STICKY)
@@ -936,7 +939,7 @@ static int sl_canary_act(struct sl_engine *eng, struct sl_canary *k, int verb, i
 int sl_engine_rollback_canary(struct sl_engine *eng, const char *id, int trigger,
                               const char *actor, const char *reason, struct sl_err *err)
 {
-    struct sl_canary *k = sl_find_canary(eng, id);
+    struct sl_canary *k = sl_engine_find_canary(eng, id);
     if (!k)
         return sl_err_set(err, SL_ENOTFOUND, "unknown canary '%s'", id ? id : "");
     if (trigger < SL_TRIGGER_NONE || trigger > SL_TRIGGER_MANUAL)
@@ -947,7 +950,7 @@ int sl_engine_rollback_canary(struct sl_engine *eng, const char *id, int trigger
 int sl_engine_set_canary_traffic(struct sl_engine *eng, const char *id, double pct,
                                  const char *actor, const char *reason, struct sl_err *err)
 {
-    struct sl_canary *k = sl_find_canary(eng, id);
+    struct sl_canary *k = sl_engine_find_canary(eng, id);
     if (!k)
         return sl_err_set(err, SL_ENOTFOUND, "unknown canary '%s'", id ? id : "");
     if (!(pct >= 0 && pct <= 100))
@@ -969,10 +972,10 @@ int sl_engine_act(struct sl_engine *eng, const char *id, int verb, const char *a
         return sl_err_set(err, SL_EINVAL, "unknown verb %d", verb);
     if (sl_check_text(reason, "reason", err))
         return -1;
-    struct sl_test *t = sl_find_test(eng, id);
+    struct sl_test *t = sl_engine_find_test(eng, id);
     if (t)
         return sl_test_act(eng, t, verb, actor, reason, err);
-    struct sl_canary *k = sl_find_canary(eng, id);
+    struct sl_canary *k = sl_engine_find_canary(eng, id);
     if (k)
         return sl_canary_act(eng, k, verb, SL_TRIGGER_MANUAL, actor, reason, err);
     return sl_err_set(err, SL_ENOTFOUND, "unknown test or canary '%s'", id ? id : "");
@@ -993,7 +996,11 @@ static void sl_tick_test(struct sl_engine *eng, struct sl_test *t, double now)
     sl_cell_roll(t->cell, now);
     if (t->status == SL_TEST_STARTING)
         sl_test_advance_start(eng, t);
-    if (t->status != SL_TEST_RUNNING)
+    if (t->status != SL_TEST_RUNNING && t->status != SL_TEST_PAUSED)
+        return;
+    bool ramp_done;
+    bool held = sl_judge_test(eng, t, &ramp_done);
+    if (held || ramp_done || t->in_history || t->status != SL_TEST_RUNNING)
         return;
     int step = sl_test_ramp_step(t, sl_test_running_seconds(t, now));
     if (step != t->ramp_step)
@@ -1031,6 +1038,7 @@ static void sl_tick_canary(struct sl_engine *eng, struct sl_canary *k, double no
         break;
     case SL_CANARY_MONITORING:
         sl_tick_health(eng, k, now);
+        sl_judge_canary(eng, k);
         break;
     case SL_CANARY_PROMOTING:
     case SL_CANARY_ROLLING_BACK:
@@ -1043,13 +1051,24 @@ static void sl_tick_canary(struct sl_engine *eng, struct sl_canary *k, double no
     }
 }
 
+/* Policies may finish a test or canary mid-loop (moving it out of the active
+ * array), so the tick walks a copy and evicts history only at the end. */
 int sl_engine_tick(struct sl_engine *eng, struct sl_err *err)
 {
     double now = sl_engine_now(eng);
-    for (size_t i = 0; i < eng->ntests; i++)
-        sl_tick_test(eng, eng->tests[i], now);
-    for (size_t i = 0; i < eng->ncanaries; i++)
-        sl_tick_canary(eng, eng->canaries[i], now);
+    size_t nt = eng->ntests, nk = eng->ncanaries;
+    void **objs = malloc((nt + nk + 1) * sizeof *objs);
+    if (!objs)
+        return sl_err_set(err, SL_ENOMEM, "out of memory");
+    memcpy(objs, eng->tests, nt * sizeof *objs);
+    memcpy(objs + nt, eng->canaries, nk * sizeof *objs);
+    eng->in_tick = true;
+    for (size_t i = 0; i < nt; i++)
+        sl_tick_test(eng, objs[i], now);
+    for (size_t i = 0; i < nk; i++)
+        sl_tick_canary(eng, objs[nt + i], now);
+    eng->in_tick = false;
+    free(objs);
     /* Finished canaries move to history after the loop (it mutates the array). */
     for (size_t i = eng->ncanaries; i-- > 0;) {
         struct sl_canary *k = eng->canaries[i];
@@ -1157,10 +1176,8 @@ int sl_engine_record_route(struct sl_engine *eng, const struct sl_route *r, bool
         return sl_err_set(err, SL_EINVAL, "route: served the live version, nothing to record");
     if (sl_record_check(r->cell, r->arm, latency_ms, samples, nsamples, err))
         return -1;
-    int reader;
-    const struct sl_snap *snap;
-    /* Only to learn this thread's shard; the cell is kept alive by the route call. */
-    (void)sl_router_find(&eng->router, r->id, strlen(r->id), &reader, &snap);
+    /* The cell stays alive until this thread's next route call: no lookup needed. */
+    int reader = sl_router_reader(&eng->router);
     sl_mvar_record(r->cell->var[r->arm], sl_router_shard(reader, eng->router.nprivate), ok,
                    latency_ms, samples, nsamples);
     return 0;
@@ -1256,6 +1273,8 @@ static void sl_test_fill(const struct sl_engine *eng, const struct sl_test *t,
         .alloc_history = t->allocs,
         .nalloc_history = t->nallocs,
         .last_reason = t->last_reason,
+        .recommendation = t->recommendation,
+        .recommendation_reason = t->recommendation_reason,
         .in_history = t->in_history,
     };
 }
@@ -1263,7 +1282,7 @@ static void sl_test_fill(const struct sl_engine *eng, const struct sl_test *t,
 int sl_engine_test(const struct sl_engine *eng, const char *id, struct sl_test_info *out,
                    struct sl_err *err)
 {
-    const struct sl_test *t = sl_find_test(eng, id);
+    const struct sl_test *t = sl_engine_find_test(eng, id);
     if (!t)
         return sl_err_set(err, SL_ENOTFOUND, "unknown test '%s'", id ? id : "");
     sl_test_fill(eng, t, out);
@@ -1304,7 +1323,7 @@ static void sl_canary_fill(const struct sl_canary *k, struct sl_canary_info *out
 int sl_engine_canary(const struct sl_engine *eng, const char *id, struct sl_canary_info *out,
                      struct sl_err *err)
 {
-    const struct sl_canary *k = sl_find_canary(eng, id);
+    const struct sl_canary *k = sl_engine_find_canary(eng, id);
     if (!k)
         return sl_err_set(err, SL_ENOTFOUND, "unknown canary '%s'", id ? id : "");
     sl_canary_fill(k, out);

@@ -33,8 +33,14 @@ struct sl_engine {
     struct sl_hist_item *hist; /* newest first */
     size_t nhist;
     uint64_t next_id;
-    bool dirty; /* routing must be republished */
+    bool dirty;   /* routing must be republished */
+    bool in_tick; /* defer history eviction: the tick holds object pointers */
+    struct sl_evaluator evaluator; /* evaluate == NULL: no policies */
 };
+
+/* Active or finished test/canary by id, or NULL. */
+struct sl_test *sl_engine_find_test(const struct sl_engine *eng, const char *id);
+struct sl_canary *sl_engine_find_canary(const struct sl_engine *eng, const char *id);
 
 /* Rebuild and publish the routing snapshot from the current state. */
 int sl_engine_republish(struct sl_engine *eng, struct sl_err *err);

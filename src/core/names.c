@@ -17,6 +17,11 @@ static const char *const routing_names[] = {"hash", "random", "sticky", "weighte
 static const char *const trigger_names[] = {"none",         "error_rate",
                                             "latency_increase", "success_rate_decrease",
                                             "custom_metric", "manual"};
+static const char *const decide_names[] = {"none",  "alert",    "set_traffic", "pause",
+                                           "resume", "rollback", "promote"};
+static const char *const rec_names[] = {"none",   "promote",          "rollback",        "continue",
+                                        "extend", "increase_traffic", "decrease_traffic"};
+static const char *const hook_names[] = {"guard", "promotion", "recommend", "ramp"};
 static const char *const op_names[] = {">", "<", ">=", "<=", "==", "!="};
 
 static const char *sl_name(const char *const *names, int n, int v)
@@ -44,3 +49,8 @@ int sl_verb_parse(const char *s) { return sl_parse(verb_names, COUNT(verb_names)
 int sl_routing_parse(const char *s) { return sl_parse(routing_names, COUNT(routing_names), s); }
 int sl_trigger_parse(const char *s) { return sl_parse(trigger_names, COUNT(trigger_names), s); }
 int sl_op_parse(const char *s) { return sl_parse(op_names, COUNT(op_names), s); }
+const char *sl_decide_name(int a) { return sl_name(decide_names, COUNT(decide_names), a); }
+const char *sl_recommendation_name(int r) { return sl_name(rec_names, COUNT(rec_names), r); }
+const char *sl_hook_name(int h) { return sl_name(hook_names, COUNT(hook_names), h); }
+int sl_decide_parse(const char *s) { return sl_parse(decide_names, COUNT(decide_names), s); }
+int sl_recommendation_parse(const char *s) { return sl_parse(rec_names, COUNT(rec_names), s); }

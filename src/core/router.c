@@ -42,7 +42,7 @@ static int sl_router_claim(struct sl_router *r)
     return idx;
 }
 
-static int sl_router_reader(struct sl_router *r)
+int sl_router_reader(struct sl_router *r)
 {
     for (int i = 0; i < SL_TLS_SLOTS; i++)
         if (sl_tls[i].uid == r->uid)

@@ -110,6 +110,8 @@ size_t sl_router_reclaim(struct sl_router *r);
  * (this thread's reader slot, -1 if untracked) and *snap for sl_router_done. */
 const struct sl_rentry *sl_router_find(struct sl_router *r, const char *key, size_t keylen,
                                        int *reader, const struct sl_snap **snap);
+/* [any thread] This thread's reader slot (claimed on first use), -1 if untracked. */
+int sl_router_reader(struct sl_router *r);
 /* [any thread] Report the end of a call that used snap. */
 void sl_router_done(struct sl_router *r, int reader, const struct sl_snap *snap);
 /* [any thread] The shard this thread records into. */

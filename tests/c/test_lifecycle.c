@@ -203,8 +203,7 @@ static void check_test_side_effects(void)
            test_status(e, c3) == SL_TEST_DRAFT,
        "max_tests is enforced and the refused test stays draft");
     sl_engine_act(e, x, SL_VERB_STOP, "u", NULL, NULL);
-    ok(sl_engine_act(e, c3, SL_VERB_START, "u", NULL, NULL) == 0,
-       "a finished test frees a slot");
+    ok(sl_engine_act(e, c3, SL_VERB_START, "u", NULL, NULL) == 0, "a finished test frees a slot");
     sl_engine_delete(e);
 }
 
@@ -213,10 +212,13 @@ static void check_ramp_over_virtual_time(void)
     struct sl_engine *e = new_engine(10);
     add_version(e, "m", "a", SL_HEALTH_HEALTHY);
     add_version(e, "m", "b", SL_HEALTH_HEALTHY);
-    struct sl_ramp_step ramp[] = {
-        {0, 5, -1}, {1, 25, -1}, {6, 50, -1}, {24, 100, -1}};
-    struct sl_test_config c = {.name = "ramp", .model = "m", .control_version = "a",
-                               .treatment_version = "b", .ramp = ramp, .nramp = 4};
+    struct sl_ramp_step ramp[] = {{0, 5, -1}, {1, 25, -1}, {6, 50, -1}, {24, 100, -1}};
+    struct sl_test_config c = {.name = "ramp",
+                               .model = "m",
+                               .control_version = "a",
+                               .treatment_version = "b",
+                               .ramp = ramp,
+                               .nramp = 4};
     char id[SL_ID_MAX + 1];
     sl_engine_create_test(e, &c, id, NULL);
     sl_engine_act(e, id, SL_VERB_START, "u", NULL, NULL);
@@ -356,8 +358,8 @@ static void check_canary_routing(void)
     struct sl_canary_config c3 = {.name = "c3", .model = "ranker", .canary = "v3"};
     sl_engine_create_canary(e, &c3, id, NULL);
     sl_engine_act(e, id, SL_VERB_START, "u", NULL, NULL);
-    ok(sl_engine_rollback_canary(e, id, SL_TRIGGER_ERROR_RATE, "policy:guard", "errors 5%",
-                                 NULL) == 0 &&
+    ok(sl_engine_rollback_canary(e, id, SL_TRIGGER_ERROR_RATE, "policy:guard", "errors 5%", NULL) ==
+               0 &&
            canary_share(e, "ranker") == 0,
        "rolling back moves all traffic back to stable at once");
     sl_engine_tick(e, NULL);
@@ -380,7 +382,8 @@ static void check_bad_input(void)
     memset(long_id, 'a', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
     struct sl_version_config v = {.model = "", .version = "v1"};
-    ok(sl_engine_add_version(e, &v, &err) == -1 && err.code == SL_EINVAL && strstr(err.msg, "model"),
+    ok(sl_engine_add_version(e, &v, &err) == -1 && err.code == SL_EINVAL &&
+           strstr(err.msg, "model"),
        "empty model id is rejected naming the field");
     v.model = long_id;
     ok(sl_engine_add_version(e, &v, &err) == -1 && strstr(err.msg, "256"),
@@ -436,8 +439,7 @@ static void check_bad_input(void)
     c.id = "m";
     ok(sl_engine_create_test(e, &c, NULL, &err) == -1 && err.code == SL_EEXIST,
        "a test id equal to a model id is rejected (route keys stay unambiguous)");
-    ok(sl_engine_act(e, "nope", SL_VERB_START, "u", NULL, &err) == -1 &&
-           err.code == SL_ENOTFOUND,
+    ok(sl_engine_act(e, "nope", SL_VERB_START, "u", NULL, &err) == -1 && err.code == SL_ENOTFOUND,
        "an unknown test id is not found");
     ok(sl_engine_set_allocation(e, "same", 50, "u", NULL, &err) == -1 && err.code == SL_ESTATE,
        "setting traffic on a draft test is a state error");
