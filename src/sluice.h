@@ -150,8 +150,8 @@ struct sl_engine_opts {
     int shards;             /* private recording shards (threads that record without
                                atomics); default 1. Threads beyond them share one more
                                shard that uses atomic adds. */
-    double window_seconds;  /* rolling window slot width; default 30 */
-    int window_slots;       /* slots kept; default 60 (30 minutes) */
+    double window_seconds;  /* rolling window slot width; default 60 */
+    int window_slots;       /* slots kept; default 30 (30 minutes) */
     int event_ring;         /* events kept in memory; default 4096 */
     int sticky_capacity;    /* remembered assignments per sticky test; default 65536 */
     sl_event_sink_fn sink;  /* called for every event, on the writer thread */
@@ -511,8 +511,8 @@ struct sl_variant_metrics {
 };
 
 /* Metrics of one arm. window_seconds 0 = cumulative since the test started;
- * otherwise the last window_seconds (rounded up to whole slots, the current
- * partial slot included). */
+ * otherwise whole window slots: the current (partial) slot plus the
+ * ceil(window_seconds / slot width) - 1 before it. */
 int sl_engine_metrics(struct sl_engine *eng, const char *id, int arm, double window_seconds,
                       struct sl_variant_metrics *out, struct sl_err *err);
 
@@ -520,6 +520,36 @@ int sl_engine_metrics(struct sl_engine *eng, const char *id, int arm, double win
 int sl_engine_latency_quantile(struct sl_engine *eng, const char *id, int arm,
                                double window_seconds, double q, double *out,
                                struct sl_err *err);
+
+/* ---- statistics of a test (control vs treatment; diff = treatment - control) -- */
+
+struct sl_metric_analysis {
+    const char *name;     /* "error_rate", "latency" or a success metric */
+    bool valid;           /* false until both arms have >= 2 observations */
+    uint64_t n1, n2;      /* observations per arm */
+    double mean1, mean2;  /* rates for error_rate */
+    double diff, se, p, ci_low, ci_high; /* fixed-horizon: two-proportion z for
+                                            error_rate, Welch t otherwise */
+    double seq_p, seq_ci_low, seq_ci_high; /* always-valid (running over ticks) */
+    uint64_t looks;       /* ticks that fed the sequential test */
+    double power;         /* achieved for minimum_effect_size (NaN if unset) */
+    double needed;        /* more units per arm needed for 80% power (NaN if unset) */
+};
+
+struct sl_test_stats {
+    double srm_chi2, srm_p; /* observed split vs the allocation actually in force */
+    double expected_treatment_share;
+    struct sl_metric_analysis error_rate, latency;
+    size_t nmetrics;
+    struct sl_metric_analysis metrics[SL_MAX_METRICS]; /* the success metrics */
+};
+
+/* Statistics of a started test, computed from its cumulative metrics; the
+ * sequential figures are those of the last tick. The sequential test uses a
+ * mixture SPRT with tau^2 = minimum_effect_size^2 when the test sets one, else
+ * GrowthBook's asymptotic confidence sequence (N* = 5000). */
+int sl_engine_test_stats(struct sl_engine *eng, const char *id, struct sl_test_stats *out,
+                         struct sl_err *err);
 
 /* Bytes of metric memory held for one variant (shards, windows, sketch). */
 size_t sl_engine_variant_bytes(const struct sl_engine *eng, const char *id, int arm);
@@ -533,6 +563,7 @@ enum sl_event_kind {
     SL_EVENT_DECISION,    /* a policy decision (applied or shadow) */
     SL_EVENT_HEALTH,      /* a canary health check */
     SL_EVENT_ERROR,       /* a failure worth a trace (policy error, ...) */
+    SL_EVENT_POLICY,      /* a policy loaded, reloaded or removed */
 };
 
 struct sl_event {

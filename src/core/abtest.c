@@ -52,8 +52,8 @@ static int sl_check_ramp(const struct sl_ramp_step *ramp, size_t n, struct sl_er
             return sl_err_set(err, SL_EINVAL, "ramp[%zu].at_hours: must be a number >= 0", i + 1);
         if (i > 0 && s->at_hours <= ramp[i - 1].at_hours)
             return sl_err_set(err, SL_EINVAL,
-                              "ramp[%zu].at_hours: steps must go forward in time (%g <= %g)",
-                              i + 1, s->at_hours, ramp[i - 1].at_hours);
+                              "ramp[%zu].at_hours: steps must go forward in time (%g <= %g)", i + 1,
+                              s->at_hours, ramp[i - 1].at_hours);
         if (!(s->treatment >= 0 && s->treatment <= 100))
             return sl_err_set(err, SL_EINVAL, "ramp[%zu].treatment: %g is outside [0,100]", i + 1,
                               s->treatment);
@@ -76,8 +76,7 @@ static bool sl_reserved_metric(const char *name)
     return strncmp(name, "latency", 7) == 0;
 }
 
-int sl_check_metric_names(const char *const *names, size_t n, const char *field,
-                          struct sl_err *err)
+int sl_check_metric_names(const char *const *names, size_t n, const char *field, struct sl_err *err)
 {
     if (n > SL_MAX_METRICS)
         return sl_err_set(err, SL_EINVAL, "%s: %zu metrics, the limit is %d", field, n,
@@ -153,8 +152,7 @@ static int sl_test_check(const struct sl_test_config *c, const char *id,
         !sl_registry_require(reg, c->model, c->treatment_version, "treatment", err))
         return -1;
     return sl_check_numbers(c, err) || sl_check_ramp(c->ramp, c->nramp, err) ||
-                   sl_check_metric_names(c->success_metrics, c->nsuccess, "success_metrics",
-                                         err) ||
+                   sl_check_metric_names(c->success_metrics, c->nsuccess, "success_metrics", err) ||
                    sl_check_guards(c->guards, c->nguards, err) ||
                    sl_check_tags(c->tags, c->ntags, err)
                ? -1

@@ -9,6 +9,7 @@
 #ifndef SL_ABTEST_H
 #define SL_ABTEST_H
 
+#include "analysis.h"
 #include "bag.h"
 #include "registry.h"
 #include "sluice.h"
@@ -21,18 +22,22 @@ struct sl_test {
     struct sl_ramp_step *ramp;
     int status;
     double created_at, started_at, ended_at;
-    double running_since;      /* when it last entered running; < 0 when not running */
-    double running_accum;      /* seconds spent running before running_since */
+    double running_since; /* when it last entered running; < 0 when not running */
+    double running_accum; /* seconds spent running before running_since */
     double treatment_pct;
-    double control_pct;        /* control share; the rest (if any) is not in the test */
+    double control_pct; /* control share; the rest (if any) is not in the test */
     int ramp_step;
     struct sl_alloc_point *allocs;
     size_t nallocs, capallocs;
     char *last_reason;
-    int recommendation;        /* enum sl_recommendation */
+    int recommendation; /* enum sl_recommendation */
     char *recommendation_reason;
-    struct sl_cell *cell;      /* created on the first start */
-    struct { char *unit; int arm; } *ov;
+    struct sl_cell *cell;        /* created on the first start */
+    struct sl_analysis analysis; /* initialised with the cell */
+    struct {
+        char *unit;
+        int arm;
+    } * ov;
     size_t nov;
     bool in_history;
 };

@@ -32,8 +32,8 @@ void sl_engine_opts_default(struct sl_engine_opts *o)
     o->max_canaries = 100;
     o->history = 100;
     o->shards = 1;
-    o->window_seconds = 30;
-    o->window_slots = 60;
+    o->window_seconds = 60;
+    o->window_slots = 30;
     o->event_ring = 4096;
     o->sticky_capacity = 65536;
 }
@@ -144,7 +144,8 @@ struct sl_canary *sl_engine_find_canary(const struct sl_engine *eng, const char 
 
 static bool sl_id_taken(const struct sl_engine *eng, const char *id)
 {
-    return sl_engine_find_test(eng, id) || sl_engine_find_canary(eng, id) || sl_registry_find(&eng->reg, id);
+    return sl_engine_find_test(eng, id) || sl_engine_find_canary(eng, id) ||
+           sl_registry_find(&eng->reg, id);
 }
 
 /* Ids share one namespace with model ids: a route key is never ambiguous. */
@@ -191,7 +192,7 @@ int sl_engine_emit(struct sl_engine *eng, int kind, const char *subject, const c
                    const char *action, const char *reason, const char *detail, double value,
                    struct sl_err *err)
 {
-    if (kind < SL_EVENT_MODEL || kind > SL_EVENT_ERROR)
+    if (kind < SL_EVENT_MODEL || kind > SL_EVENT_POLICY)
         return sl_err_set(err, SL_EINVAL, "event kind %d is unknown", kind);
     if (!sl_events_append(&eng->events, sl_engine_now(eng), kind, subject, actor, action, "", "",
                           reason, detail, value))
@@ -217,8 +218,7 @@ int sl_engine_add_version(struct sl_engine *eng, const struct sl_version_config 
 {
     if (!sl_registry_find(&eng->reg, cfg->model) &&
         (sl_engine_find_test(eng, cfg->model) || sl_engine_find_canary(eng, cfg->model)))
-        return sl_err_set(err, SL_EEXIST, "model: '%s' is already a test or canary id",
-                          cfg->model);
+        return sl_err_set(err, SL_EEXIST, "model: '%s' is already a test or canary id", cfg->model);
     if (sl_registry_add(&eng->reg, cfg, sl_engine_now(eng), err))
         return -1;
     eng->dirty = true;
@@ -228,8 +228,8 @@ int sl_engine_add_version(struct sl_engine *eng, const struct sl_version_config 
     return 0;
 }
 
-int sl_engine_set_health(struct sl_engine *eng, const char *model, const char *version,
-                         int health, struct sl_err *err)
+int sl_engine_set_health(struct sl_engine *eng, const char *model, const char *version, int health,
+                         struct sl_err *err)
 {
     struct sl_version *v = sl_registry_require(&eng->reg, model, version, "model", err);
     if (!v)
@@ -394,8 +394,7 @@ static void sl_builder_test(struct sl_builder *b, const struct sl_engine *eng,
     bool paused = t->status == SL_TEST_PAUSED;
     e->t_thr = paused ? 0 : sl_hash_threshold(t->treatment_pct);
     e->tc_thr = paused ? SL_HASH_ONE : sl_hash_threshold(t->treatment_pct + t->control_pct);
-    if (key == t->cfg.id)
-        sl_builder_overrides(b, t, e->seed, e);
+    sl_builder_overrides(b, t, e->seed, e);
 }
 
 static void sl_canary_thresholds(const struct sl_canary *k, struct sl_rentry *e)
@@ -499,27 +498,29 @@ int sl_engine_republish(struct sl_engine *eng, struct sl_err *err)
 
 /* ---- history ------------------------------------------------------------------------ */
 
+static void sl_retired_test(void *p)
+{
+    sl_engine_free_test(p);
+}
+
+static void sl_retired_canary(void *p)
+{
+    sl_engine_free_canary(p);
+}
+
+/* Routing entries point into the object (ids) and its cell (metrics), and
+ * readers may still hold an older snapshot: evicted objects are retired, not
+ * freed. If even that allocation fails the object leaks: better than freeing
+ * it under a reader. */
 static void sl_history_evict(struct sl_engine *eng)
 {
     if (eng->in_tick)
         return; /* the tick evicts once it no longer holds object pointers */
     while (eng->nhist > (size_t)eng->opts.history) {
         struct sl_hist_item *it = &eng->hist[--eng->nhist];
-        struct sl_cell *cell;
-        if (it->kind == SL_KIND_TEST) {
-            cell = ((struct sl_test *)it->obj)->cell;
-            ((struct sl_test *)it->obj)->cell = NULL;
-            sl_test_delete(it->obj);
-        } else {
-            cell = ((struct sl_canary *)it->obj)->cell;
-            ((struct sl_canary *)it->obj)->cell = NULL;
-            sl_canary_delete(it->obj);
-        }
-        /* Readers may still hold the cell through an older snapshot, so it is
-         * retired, not freed. If even that allocation fails the cell leaks:
-         * better than freeing it under a reader. */
-        if (cell)
-            (void)sl_router_retire(&eng->router, sl_cell_delete, cell);
+        (void)sl_router_retire(
+            &eng->router, it->kind == SL_KIND_TEST ? sl_retired_test : sl_retired_canary, it->obj);
+        eng->dirty = true;
     }
 }
 
@@ -545,22 +546,21 @@ static void sl_archive_test(struct sl_engine *eng, struct sl_test *t)
             break;
         }
     t->in_history = true;
-    if (sl_history_push(eng, SL_KIND_TEST, t))
-        sl_engine_free_test(t); /* out of memory: drop it rather than leak */
+    if (sl_history_push(eng, SL_KIND_TEST, t)) /* out of memory: drop it, safely */
+        (void)sl_router_retire(&eng->router, sl_retired_test, t);
 }
 
 static void sl_archive_canary(struct sl_engine *eng, struct sl_canary *k)
 {
     for (size_t i = 0; i < eng->ncanaries; i++)
         if (eng->canaries[i] == k) {
-            memmove(&eng->canaries[i], &eng->canaries[i + 1],
-                    (eng->ncanaries - i - 1) * sizeof k);
+            memmove(&eng->canaries[i], &eng->canaries[i + 1], (eng->ncanaries - i - 1) * sizeof k);
             eng->ncanaries--;
             break;
         }
     k->in_history = true;
     if (sl_history_push(eng, SL_KIND_CANARY, k))
-        sl_engine_free_canary(k);
+        (void)sl_router_retire(&eng->router, sl_retired_canary, k);
 }
 
 size_t sl_engine_history_count(const struct sl_engine *eng)
@@ -639,14 +639,30 @@ static int sl_test_may_start(struct sl_engine *eng, struct sl_test *t, struct sl
                           eng->opts.max_tests);
     if (!t->cell) {
         bool sticky = t->cfg.routing == SL_ROUTING_STICKY;
-        t->cell = sl_cell_new(SL_KIND_TEST, t->cfg.id, t->cfg.success_metrics,
-                              (int)t->cfg.nsuccess, eng->opts.shards, eng->opts.window_slots,
-                              eng->opts.window_seconds, sl_engine_now(eng),
-                              sticky ? (size_t)eng->opts.sticky_capacity : 0);
+        t->cell = sl_cell_new(SL_KIND_TEST, t->cfg.id, t->cfg.success_metrics, (int)t->cfg.nsuccess,
+                              eng->opts.shards, eng->opts.window_slots, eng->opts.window_seconds,
+                              sl_engine_now(eng), sticky ? (size_t)eng->opts.sticky_capacity : 0);
         if (!t->cell)
             return sl_err_set(err, SL_ENOMEM, "out of memory allocating metrics");
+        sl_analysis_init(&t->analysis, t->cfg.alpha, t->cfg.minimum_effect_size,
+                         (int)t->cfg.nsuccess);
     }
     return 0;
+}
+
+/* Credit the traffic since the last accounting to the shares in force until
+ * now; called before every change of allocation or status, and on ticks. */
+static void sl_test_account(struct sl_test *t)
+{
+    if (!t->cell)
+        return;
+    bool live = t->status == SL_TEST_RUNNING;
+    bool paused = t->status == SL_TEST_PAUSED;
+    sl_analysis_account(&t->analysis, t->cell->var,
+                        live     ? t->control_pct
+                        : paused ? 100
+                                 : 0,
+                        live ? t->treatment_pct : 0);
 }
 
 static void sl_test_apply_step(struct sl_engine *eng, struct sl_test *t, int step,
@@ -654,6 +670,7 @@ static void sl_test_apply_step(struct sl_engine *eng, struct sl_test *t, int ste
 {
     double now = sl_engine_now(eng);
     double pct = step >= 0 ? t->ramp[step].treatment : 0;
+    sl_test_account(t);
     t->ramp_step = step;
     t->control_pct = step >= 0 ? t->ramp[step].control : 100;
     if (pct != t->treatment_pct || t->nallocs == 0) {
@@ -672,6 +689,7 @@ static void sl_test_enter(struct sl_engine *eng, struct sl_test *t, int to, cons
 {
     double now = sl_engine_now(eng);
     int from = t->status;
+    sl_test_account(t);
     if (from == SL_TEST_RUNNING) {
         t->running_accum += now - t->running_since;
         t->running_since = -1;
@@ -758,6 +776,7 @@ int sl_engine_set_allocation(struct sl_engine *eng, const char *id, double pct, 
                           sl_test_status_name(t->status));
     sl_note(eng, SL_EVENT_ALLOCATION, id, actor ? actor : "user", "set_traffic", "", "", reason,
             pct);
+    sl_test_account(t);
     t->treatment_pct = pct;
     t->control_pct = 100 - pct;
     sl_test_note_alloc(t, sl_engine_now(eng), pct);
@@ -770,7 +789,8 @@ int sl_engine_set_override(struct sl_engine *eng, const char *test_id, const cha
 {
     struct sl_test *t = sl_engine_find_test(eng, test_id);
     if (!t || t->in_history)
-        return sl_err_set(err, SL_ENOTFOUND, "unknown or finished test '%s'", test_id ? test_id : "");
+        return sl_err_set(err, SL_ENOTFOUND, "unknown or finished test '%s'",
+                          test_id ? test_id : "");
     if (t->cfg.routing != SL_ROUTING_STICKY)
         return sl_err_set(err, SL_EINVAL, "test '%s' routes by %s: overrides need sticky routing",
                           test_id, sl_routing_name(t->cfg.routing));
@@ -807,8 +827,8 @@ int sl_engine_set_override(struct sl_engine *eng, const char *test_id, const cha
 
 /* ---- canaries ---------------------------------------------------------------------------- */
 
-int sl_engine_create_canary(struct sl_engine *eng, const struct sl_canary_config *cfg,
-                            char *id_out, struct sl_err *err)
+int sl_engine_create_canary(struct sl_engine *eng, const struct sl_canary_config *cfg, char *id_out,
+                            struct sl_err *err)
 {
     char id[SL_ID_MAX + 1];
     if (!cfg)
@@ -819,8 +839,7 @@ int sl_engine_create_canary(struct sl_engine *eng, const struct sl_canary_config
         c.stable = m->versions[m->live].version;
     if (sl_pick_id(eng, c.id, "c", id, err))
         return -1;
-    if (sl_engine_grow((void **)&eng->canaries, eng->ncanaries, &eng->capcanaries,
-                       sizeof(void *)))
+    if (sl_engine_grow((void **)&eng->canaries, eng->ncanaries, &eng->capcanaries, sizeof(void *)))
         return sl_err_set(err, SL_ENOMEM, "out of memory");
     struct sl_canary *k = sl_canary_new(&c, id, &eng->reg, sl_engine_now(eng), err);
     if (!k)
@@ -880,8 +899,8 @@ static void sl_canary_enter(struct sl_engine *eng, struct sl_canary *k, int to, 
     }
     if (to == SL_CANARY_MONITORING) {
         k->traffic_pct = k->cfg.traffic;
-        sl_note(eng, SL_EVENT_ALLOCATION, k->cfg.id, actor, "set_traffic", "", "",
-                "canary traffic", k->traffic_pct);
+        sl_note(eng, SL_EVENT_ALLOCATION, k->cfg.id, actor, "set_traffic", "", "", "canary traffic",
+                k->traffic_pct);
     }
     if (to == SL_CANARY_PROMOTING)
         k->outcome = "promoted";
@@ -936,8 +955,8 @@ static int sl_canary_act(struct sl_engine *eng, struct sl_canary *k, int verb, i
     return sl_engine_republish(eng, err);
 }
 
-int sl_engine_rollback_canary(struct sl_engine *eng, const char *id, int trigger,
-                              const char *actor, const char *reason, struct sl_err *err)
+int sl_engine_rollback_canary(struct sl_engine *eng, const char *id, int trigger, const char *actor,
+                              const char *reason, struct sl_err *err)
 {
     struct sl_canary *k = sl_engine_find_canary(eng, id);
     if (!k)
@@ -998,6 +1017,8 @@ static void sl_tick_test(struct sl_engine *eng, struct sl_test *t, double now)
         sl_test_advance_start(eng, t);
     if (t->status != SL_TEST_RUNNING && t->status != SL_TEST_PAUSED)
         return;
+    sl_test_account(t);
+    sl_analysis_look(&t->analysis, t->cell->var, (int)t->cfg.nsuccess);
     bool ramp_done;
     bool held = sl_judge_test(eng, t, &ramp_done);
     if (held || ramp_done || t->in_history || t->status != SL_TEST_RUNNING)
@@ -1060,8 +1081,10 @@ int sl_engine_tick(struct sl_engine *eng, struct sl_err *err)
     void **objs = malloc((nt + nk + 1) * sizeof *objs);
     if (!objs)
         return sl_err_set(err, SL_ENOMEM, "out of memory");
-    memcpy(objs, eng->tests, nt * sizeof *objs);
-    memcpy(objs + nt, eng->canaries, nk * sizeof *objs);
+    if (nt)
+        memcpy(objs, eng->tests, nt * sizeof *objs);
+    if (nk)
+        memcpy(objs + nt, eng->canaries, nk * sizeof *objs);
     eng->in_tick = true;
     for (size_t i = 0; i < nt; i++)
         sl_tick_test(eng, objs[i], now);
@@ -1105,8 +1128,8 @@ static void sl_route_fill(const struct sl_rentry *e, int arm, struct sl_route *o
     out->version = arm < 0 ? e->live : e->version[arm];
 }
 
-int sl_engine_route(struct sl_engine *eng, const char *key, const char *unit,
-                    struct sl_route *out, struct sl_err *err)
+int sl_engine_route(struct sl_engine *eng, const char *key, const char *unit, struct sl_route *out,
+                    struct sl_err *err)
 {
     size_t klen, ulen;
     if (sl_key_len(key, "model", &klen, err) || sl_key_len(unit, "unit", &ulen, err))
@@ -1201,7 +1224,8 @@ void sl_engine_thread_detach(struct sl_engine *eng)
     sl_router_detach(&eng->router);
 }
 
-/* ---- reading ---------------------------------------------------------------------------------- */
+/* ---- reading ----------------------------------------------------------------------------------
+ */
 
 static struct sl_mvar *sl_engine_var(const struct sl_engine *eng, const char *id, int arm,
                                      const char *const **names, struct sl_err *err)
@@ -1248,6 +1272,21 @@ int sl_engine_latency_quantile(struct sl_engine *eng, const char *id, int arm,
     if (!(q >= 0 && q <= 1))
         return sl_err_set(err, SL_EINVAL, "q: %g is outside [0,1]", q);
     *out = sl_mvar_quantile(v, sl_engine_now(eng), window_seconds, q);
+    return 0;
+}
+
+int sl_engine_test_stats(struct sl_engine *eng, const char *id, struct sl_test_stats *out,
+                         struct sl_err *err)
+{
+    struct sl_test *t = sl_engine_find_test(eng, id);
+    if (!t)
+        return sl_err_set(err, SL_ENOTFOUND, "unknown test '%s'", id ? id : "");
+    if (!t->cell)
+        return sl_err_set(err, SL_ESTATE, "test '%s' has not started: no statistics yet", id);
+    if (!t->in_history)
+        sl_test_account(t);
+    sl_analysis_read(&t->analysis, t->cell->var, (int)t->cfg.nsuccess, t->cfg.success_metrics,
+                     t->cfg.alpha, t->cfg.minimum_effect_size, out);
     return 0;
 }
 

@@ -33,8 +33,8 @@ struct sl_engine {
     struct sl_hist_item *hist; /* newest first */
     size_t nhist;
     uint64_t next_id;
-    bool dirty;   /* routing must be republished */
-    bool in_tick; /* defer history eviction: the tick holds object pointers */
+    bool dirty;                    /* routing must be republished */
+    bool in_tick;                  /* defer history eviction: the tick holds object pointers */
     struct sl_evaluator evaluator; /* evaluate == NULL: no policies */
 };
 

@@ -35,9 +35,15 @@ void sl_err_clear(struct sl_err *err)
 const char *sl_err_name(int code)
 {
     static const char *const names[] = {
-        [SL_OK] = "ok",           [SL_EINVAL] = "invalid",   [SL_ENOTFOUND] = "not_found",
-        [SL_EEXIST] = "exists",   [SL_ESTATE] = "bad_state", [SL_ELIMIT] = "limit",
-        [SL_ENOMEM] = "no_memory", [SL_ECONFLICT] = "conflict", [SL_EINTERNAL] = "internal",
+        [SL_OK] = "ok",
+        [SL_EINVAL] = "invalid",
+        [SL_ENOTFOUND] = "not_found",
+        [SL_EEXIST] = "exists",
+        [SL_ESTATE] = "bad_state",
+        [SL_ELIMIT] = "limit",
+        [SL_ENOMEM] = "no_memory",
+        [SL_ECONFLICT] = "conflict",
+        [SL_EINTERNAL] = "internal",
     };
     if (code < 0 || (size_t)code >= sizeof names / sizeof names[0])
         return "unknown";

@@ -29,8 +29,8 @@ struct sl_err {
 /* Fill *err (which may be NULL) and return -1, so callers can write
  * `return sl_err_set(err, SL_EINVAL, "...")`. In debug builds (no NDEBUG and
  * SL_ERR_WHERE defined) the message is suffixed with file:line. */
-int sl_err_set_at(struct sl_err *err, int code, const char *file, int line, const char *fmt,
-                  ...) __attribute__((format(printf, 5, 6)));
+int sl_err_set_at(struct sl_err *err, int code, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 #define sl_err_set(err, code, ...) sl_err_set_at((err), (code), __FILE__, __LINE__, __VA_ARGS__)
 
 /* Clear *err (may be NULL) to SL_OK and an empty message. */

@@ -112,8 +112,9 @@ struct sl_mvar *sl_mvar_new(int nprivate, int nmetrics, int nslots, double width
     v->started = now;
     v->shards = calloc((size_t)v->nshards, sizeof *v->shards);
     v->slots = calloc((size_t)nslots, sizeof *v->slots);
-    v->slot_m = calloc((size_t)nslots * (size_t)(nmetrics ? nmetrics : 1) * 3, sizeof(double));
-    if (!v->shards || !v->slots || !v->slot_m)
+    v->slot_m = calloc((size_t)nslots * (size_t)nmetrics * 3 + 1, sizeof(double));
+    v->prev_m = calloc((size_t)nmetrics * 3 + 1, sizeof(double));
+    if (!v->shards || !v->slots || !v->slot_m || !v->prev_m)
         goto fail;
     for (int i = 0; i < v->nshards; i++)
         if (!(v->shards[i] = sl_shard_new(nmetrics, i == nprivate)))
@@ -135,6 +136,7 @@ void sl_mvar_delete(struct sl_mvar *v)
     free(v->shards);
     free(v->slots);
     free(v->slot_m);
+    free(v->prev_m);
     free(v);
 }
 
@@ -142,7 +144,7 @@ size_t sl_mvar_bytes(const struct sl_mvar *v)
 {
     return sizeof *v + (size_t)v->nshards * (sizeof(void *) + sl_shard_size(v->nmetrics)) +
            (size_t)v->nslots * sizeof(struct sl_wslot) +
-           (size_t)v->nslots * (size_t)(v->nmetrics ? v->nmetrics : 1) * 3 * sizeof(double);
+           ((size_t)v->nslots + 1) * (size_t)v->nmetrics * 3 * sizeof(double);
 }
 
 /* ---- merging (writer) -------------------------------------------------------- */
@@ -208,7 +210,7 @@ static struct sl_wslot *sl_slot_for(struct sl_mvar *v, int64_t period, double **
 {
     int64_t i = ((period % v->nslots) + v->nslots) % v->nslots;
     struct sl_wslot *w = &v->slots[i];
-    *m = &v->slot_m[i * (v->nmetrics ? v->nmetrics : 1) * 3];
+    *m = &v->slot_m[i * v->nmetrics * 3];
     if (w->period != period) {
         memset(w, 0, sizeof *w);
         w->period = period;
@@ -260,12 +262,11 @@ void sl_mvar_roll(struct sl_mvar *v, double now)
     sl_roll_hist(v, &t, w);
     sl_roll_moments(v, &t, w);
     for (int j = 0; j < v->nmetrics; j++) {
-        m[j * 3] += (double)(t.mcount[j] - v->prev_mcount[j]);
-        m[j * 3 + 1] += t.msum[j] - v->prev_msum[j];
-        m[j * 3 + 2] += t.msumsq[j] - v->prev_msumsq[j];
-        v->prev_mcount[j] = t.mcount[j];
-        v->prev_msum[j] = t.msum[j];
-        v->prev_msumsq[j] = t.msumsq[j];
+        double now3[3] = {(double)t.mcount[j], t.msum[j], t.msumsq[j]};
+        for (int k = 0; k < 3; k++) {
+            m[j * 3 + k] += now3[k] - v->prev_m[j * 3 + k];
+            v->prev_m[j * 3 + k] = now3[k];
+        }
     }
 }
 
@@ -287,8 +288,7 @@ static double sl_window_merge(struct sl_mvar *v, double now, double window, stru
         const struct sl_wslot *w = &v->slots[((p % v->nslots) + v->nslots) % v->nslots];
         if (w->period != p)
             continue;
-        const double *m = &v->slot_m[(((p % v->nslots) + v->nslots) % v->nslots) *
-                                     (v->nmetrics ? v->nmetrics : 1) * 3];
+        const double *m = &v->slot_m[(((p % v->nslots) + v->nslots) % v->nslots) * v->nmetrics * 3];
         uint64_t n = acc->n;
         sl_moments_merge(&n, &acc->mean, &acc->m2, w->n, w->mean, w->m2);
         acc->n = n;
@@ -302,8 +302,8 @@ static double sl_window_merge(struct sl_mvar *v, double now, double window, stru
     return fmax(0.0, now - from);
 }
 
-static void sl_fill_common(struct sl_variant_metrics *out, uint64_t n, uint64_t errors,
-                           double mean, double m2, double span)
+static void sl_fill_common(struct sl_variant_metrics *out, uint64_t n, uint64_t errors, double mean,
+                           double m2, double span)
 {
     out->requests = n;
     out->errors = errors;
@@ -357,13 +357,14 @@ void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *cons
     uint64_t h[SL_SKETCH_NCB];
     for (int c = 0; c < SL_SKETCH_NCB; c++)
         h[c] = acc.hist[c];
-    out->latency_min = acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY,
-                                                         1.0 / (double)acc.n)
-                             : NAN;
-    out->latency_max = acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, 1.0)
-                             : NAN;
+    out->latency_min =
+        acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, 1.0 / (double)acc.n)
+              : NAN;
+    out->latency_max =
+        acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, 1.0) : NAN;
     for (int q = 0; q < SL_NQUANTILES; q++)
-        out->quantiles[q] = sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, sl_qs[q]);
+        out->quantiles[q] =
+            sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, sl_qs[q]);
     for (int j = 0; j < v->nmetrics; j++) {
         struct sl_metric_stats *m = &out->metrics[j];
         m->name = names ? names[j] : NULL;

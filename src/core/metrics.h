@@ -26,13 +26,13 @@ struct sl_macc { /* one custom metric in a shard */
 };
 
 struct sl_mshard {
-    bool shared;             /* written by many threads: use atomic RMW */
+    bool shared; /* written by many threads: use atomic RMW */
     _Atomic uint64_t n, errors;
-    _Atomic double shift;    /* latency shift K (first value seen), NaN until then */
-    _Atomic double s1, s2;   /* sum of (x-K), sum of (x-K)^2 */
+    _Atomic double shift;  /* latency shift K (first value seen), NaN until then */
+    _Atomic double s1, s2; /* sum of (x-K), sum of (x-K)^2 */
     _Atomic double min, max;
     _Atomic uint64_t hist[SL_SKETCH_NB];
-    struct sl_macc m[];      /* nmetrics */
+    struct sl_macc m[]; /* nmetrics */
 };
 
 /* Merged totals (writer side). Latency moments as (count, mean, M2). */
@@ -46,27 +46,26 @@ struct sl_mtotal {
 };
 
 struct sl_wslot {
-    int64_t period;          /* floor(time / width); INT64_MIN when unused */
+    int64_t period; /* floor(time / width); INT64_MIN when unused */
     uint64_t n, errors;
-    double mean, m2;         /* latency moments of the slot */
+    double mean, m2; /* latency moments of the slot */
     uint32_t hist[SL_SKETCH_NCB];
 };
 
 struct sl_mvar {
-    int nshards;             /* private shards + 1 shared */
+    int nshards; /* private shards + 1 shared */
     int nmetrics;
     struct sl_mshard **shards;
-    double width;            /* window slot seconds */
+    double width; /* window slot seconds */
     int nslots;
     struct sl_wslot *slots;
-    double *slot_m;          /* nslots * nmetrics * 3: count, sum, sumsq */
+    double *slot_m; /* nslots * nmetrics * 3: count, sum, sumsq */
     /* totals at the previous roll */
     uint64_t prev_n, prev_errors;
     double prev_mean, prev_m2;
     uint32_t prev_hist[SL_SKETCH_NCB]; /* coarse, mod 2^32: deltas stay exact */
-    uint64_t prev_mcount[SL_MAX_METRICS];
-    double prev_msum[SL_MAX_METRICS], prev_msumsq[SL_MAX_METRICS];
-    double started; /* time of creation, for spans */
+    double *prev_m;                    /* nmetrics * 3: count, sum, sumsq */
+    double started;                    /* time of creation, for spans */
 };
 
 /* Allocate a variant with nprivate private shards + 1 shared, nmetrics custom

@@ -44,8 +44,7 @@ struct sl_version *sl_model_version(const struct sl_model *m, const char *versio
 }
 
 struct sl_version *sl_registry_require(const struct sl_registry *r, const char *model,
-                                       const char *version, const char *field,
-                                       struct sl_err *err)
+                                       const char *version, const char *field, struct sl_err *err)
 {
     struct sl_model *m = sl_registry_find(r, model);
     if (!m) {

@@ -39,8 +39,7 @@ int sl_registry_add(struct sl_registry *r, const struct sl_version_config *cfg, 
                     struct sl_err *err);
 /* The registered version or SL_ENOTFOUND naming what is missing. */
 struct sl_version *sl_registry_require(const struct sl_registry *r, const char *model,
-                                       const char *version, const char *field,
-                                       struct sl_err *err);
+                                       const char *version, const char *field, struct sl_err *err);
 
 /* Ids: 1..SL_ID_MAX bytes of printable ASCII without spaces or '/' (they
  * appear in URLs). field names the offending configuration key. */

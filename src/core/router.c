@@ -23,16 +23,41 @@ static _Thread_local struct sl_tls_slot sl_tls[SL_TLS_SLOTS];
 static _Thread_local unsigned sl_tls_next;
 static _Thread_local uint64_t sl_tls_rng;
 
+/* A slot a detached thread left, or -1. Its stale `seen` is harmless: the
+ * new reader only ever uses the current snapshot, which is never retired. */
+static int sl_router_reuse(struct sl_router *r)
+{
+    int n = atomic_load(&r->nreaders);
+    for (int i = 0; i < n && i < SL_MAX_READERS; i++) {
+        int inactive = 0;
+        if (atomic_compare_exchange_strong(&r->readers[i].active, &inactive, 1))
+            return i;
+    }
+    return -1;
+}
+
+/* A never-used slot, or -1 (untracked) once all SL_MAX_READERS are taken.
+ * The slot is taken with the same compare-and-swap as reuse, so a thread
+ * scanning for reusable slots cannot take it between the two steps. */
+static int sl_router_fresh(struct sl_router *r)
+{
+    for (;;) {
+        int idx = atomic_fetch_add(&r->nreaders, 1);
+        if (idx >= SL_MAX_READERS) {
+            atomic_store(&r->untracked, 1);
+            return -1;
+        }
+        int inactive = 0;
+        if (atomic_compare_exchange_strong(&r->readers[idx].active, &inactive, 1))
+            return idx;
+    }
+}
+
 static int sl_router_claim(struct sl_router *r)
 {
-    int idx = atomic_fetch_add(&r->nreaders, 1);
-    if (idx >= SL_MAX_READERS) {
-        atomic_store(&r->untracked, 1);
-        idx = -1;
-    } else {
-        atomic_store_explicit(&r->readers[idx].seen, 0, RLX);
-        atomic_store(&r->readers[idx].active, 1);
-    }
+    int idx = sl_router_reuse(r);
+    if (idx < 0)
+        idx = sl_router_fresh(r);
     /* Pairs with the fence in sl_router_reclaim: either the writer sees this
      * reader active, or this reader loads a snapshot published after it. */
     atomic_thread_fence(memory_order_seq_cst);
@@ -145,7 +170,7 @@ int sl_router_retire(struct sl_router *r, void (*fn)(void *), void *p)
     struct sl_retired *it = malloc(sizeof *it);
     if (!it)
         return -1;
-    it->gen = r->gen;
+    it->gen = r->gen + 1; /* the current snapshot may still point at it */
     it->fn = fn;
     it->p = p;
     it->next = r->retired;

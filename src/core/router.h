@@ -25,7 +25,7 @@
 /* Per test/canary state the hot path writes. Owns copies of its strings so
  * that it outlives the test object until retired. */
 struct sl_cell {
-    int kind;                 /* SL_KIND_TEST / SL_KIND_CANARY */
+    int kind; /* SL_KIND_TEST / SL_KIND_CANARY */
     const char *id;
     int nmetrics;
     const char **metric_names;
@@ -48,8 +48,8 @@ struct sl_rentry {
     const char *key;
     size_t keylen;
     uint64_t keyhash;
-    int kind;               /* enum sl_kind; NONE: serve the live version */
-    int status_block;       /* non-routable test/canary: its status + 1, else 0 */
+    int kind;         /* enum sl_kind; NONE: serve the live version */
+    int status_block; /* non-routable test/canary: its status + 1, else 0 */
     const char *status_name;
     const char *id, *model, *live;
     const char *version[2];
@@ -85,12 +85,12 @@ struct sl_retired {
 
 struct sl_router {
     _Atomic(struct sl_snap *) snap;
-    uint64_t gen;            /* writer: last published generation */
-    uint64_t uid;            /* engine identity for thread-local caches */
-    int nprivate;            /* private shards */
+    uint64_t gen; /* writer: last published generation */
+    uint64_t uid; /* engine identity for thread-local caches */
+    int nprivate; /* private shards */
     struct sl_reader readers[SL_MAX_READERS];
     _Atomic int nreaders;
-    _Atomic int untracked;   /* a thread beyond SL_MAX_READERS routed: never reclaim */
+    _Atomic int untracked; /* a thread beyond SL_MAX_READERS routed: never reclaim */
     struct sl_retired *retired;
 };
 
@@ -101,7 +101,8 @@ void sl_router_destroy(struct sl_router *r);
  * overrides (copied), publish it, retire the previous one. */
 int sl_router_publish(struct sl_router *r, const struct sl_rentry *entries, size_t n,
                       struct sl_err *err);
-/* Writer: free p with fn once no reader can hold it. */
+/* Writer: free p with fn once no reader can hold it: once every active reader
+ * has used a snapshot newer than the current one (publish one after this). */
 int sl_router_retire(struct sl_router *r, void (*fn)(void *), void *p);
 /* Writer: free what no reader can still see. Returns how many were freed. */
 size_t sl_router_reclaim(struct sl_router *r);

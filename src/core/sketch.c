@@ -60,21 +60,9 @@ double sl_sketch_coarse_value(int c)
 {
     int first = c * SL_SKETCH_COARSE;
     int last = first + SL_SKETCH_COARSE - 1;
-    if (last > SL_SKETCH_NB - 1)
-        last = SL_SKETCH_NB - 1;
-    return sl_sketch_best(sl_sketch_lower(first), sl_sketch_upper(last));
-}
-
-/* Coarse buckets are 4x wider, so rather than their midpoint report the
- * r-th of c values spread evenly in log space across the bucket: on smooth
- * distributions this recovers most of the lost resolution. */
-static double sl_sketch_coarse_interpolate(int c, uint64_t count, uint64_t r)
-{
-    int first = c * SL_SKETCH_COARSE;
-    int last = first + SL_SKETCH_COARSE - 1;
-    double lo = sl_sketch_lower(first > 0 ? first : 1), hi = sl_sketch_upper(last);
-    double f = ((double)r - 0.5) / (double)count;
-    return lo * pow(hi / lo, f);
+    double lo = sl_sketch_lower(first > 0 ? first : 1);
+    double hi = last >= SL_SKETCH_NB - 2 ? ldexp(1.0, SL_SKETCH_EMAX) : sl_sketch_upper(last);
+    return sl_sketch_best(lo, hi);
 }
 
 void sl_sketch_init(struct sl_sketch *s)
@@ -123,12 +111,11 @@ double sl_sketch_quantile_counts(const uint64_t *counts, int ncounts, uint64_t n
     if (i >= ncounts)
         return max;
     bool fine = ncounts == SL_SKETCH_NB;
-    if (i == ncounts - 1)
-        return max; /* holds the overflow bucket: the exact max is the best we know */
+    if (fine && i == ncounts - 1)
+        return max; /* the overflow bucket: the exact max is the best we know */
     if (fine && i == 0)
-        return min; /* underflow bucket: likewise the exact min */
-    double v = fine ? sl_sketch_value(i) : sl_sketch_coarse_interpolate(i, counts[i],
-                                                                      rank - (seen - counts[i]));
+        return min; /* the underflow bucket: likewise the exact min */
+    double v = fine ? sl_sketch_value(i) : sl_sketch_coarse_value(i);
     return fmin(fmax(v, min), max);
 }
 

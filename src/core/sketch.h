@@ -2,7 +2,8 @@
  *
  * Provides log-spaced buckets indexed with an IEEE-754 bit trick plus a
  * 1024-entry mantissa table (no log() on the hot path), quantiles, merging,
- * and a 4:1 "coarse" bucket view used by rolling windows. Buckets:
+ * and a 5:1 "coarse" bucket view used by rolling windows (<= 4.7% relative
+ * error, measured by the tests). Buckets:
  *   0                  underflow, [0, 2^SL_SKETCH_EMIN)  (reported as the exact min)
  *   1 .. NB-2          SL_SKETCH_SUB buckets per octave over [2^EMIN, 2^EMAX)
  *   NB-1               overflow, >= 2^SL_SKETCH_EMAX     (reported as the exact max)
@@ -19,7 +20,7 @@
 #define SL_SKETCH_EMIN   (-3)
 #define SL_SKETCH_EMAX   17
 #define SL_SKETCH_NB     ((SL_SKETCH_EMAX - SL_SKETCH_EMIN) * SL_SKETCH_SUB + 2)
-#define SL_SKETCH_COARSE 4 /* fine buckets per coarse bucket */
+#define SL_SKETCH_COARSE 5 /* fine buckets per coarse bucket (windows) */
 #define SL_SKETCH_NCB    ((SL_SKETCH_NB + SL_SKETCH_COARSE - 1) / SL_SKETCH_COARSE)
 
 /* Mantissa table: top 10 mantissa bits -> sub-bucket within the octave. Filled
@@ -44,7 +45,8 @@ static inline int sl_sketch_index(double x)
 double sl_sketch_lower(int i);
 double sl_sketch_upper(int i);
 double sl_sketch_value(int i);
-/* The same for coarse bucket c (fine buckets c*4 .. c*4+3). */
+/* The same for coarse bucket c (fine buckets c*5 .. c*5+4), with its bounds
+ * limited to the tracked range [2^EMIN, 2^EMAX). */
 double sl_sketch_coarse_value(int c);
 
 struct sl_sketch {
