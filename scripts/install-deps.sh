@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config clang-format
   liblua5.4-dev lua5.4 lua-busted lua-check
   libev-dev libcjson-dev libxxhash-dev libhttp-parser-dev libsqlite3-dev libedit-dev
   python3 python3-scipy python3-mpmath

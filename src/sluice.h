@@ -36,12 +36,12 @@
 
 #define SLUICE_VERSION "0.1.0"
 
-#define SL_ID_MAX      256   /* bytes; ids, model names, versions, unit ids */
-#define SL_TEXT_MAX    4096  /* bytes; names, descriptions, reasons */
-#define SL_MAX_METRICS 16    /* declared custom metrics per test or canary */
-#define SL_MAX_TAGS    32
-#define SL_MAX_RAMP    64    /* ramp schedule steps */
-#define SL_MAX_CRITERIA 16   /* canary promotion criteria */
+#define SL_ID_MAX         256  /* bytes; ids, model names, versions, unit ids */
+#define SL_TEXT_MAX       4096 /* bytes; names, descriptions, reasons */
+#define SL_MAX_METRICS    16   /* declared custom metrics per test or canary */
+#define SL_MAX_TAGS       32
+#define SL_MAX_RAMP       64         /* ramp schedule steps */
+#define SL_MAX_CRITERIA   16         /* canary promotion criteria */
 #define SL_LATENCY_MAX_MS 86400000.0 /* one day: larger values are rejected */
 
 struct sl_engine;
@@ -99,10 +99,10 @@ enum sl_verb {
 };
 
 enum sl_routing {
-    SL_ROUTING_HASH = 0,  /* sticky by unit id through the documented hash (default) */
-    SL_ROUTING_RANDOM,    /* independent draw per request */
-    SL_ROUTING_STICKY,    /* explicit overrides + remembered first assignment */
-    SL_ROUTING_WRR,       /* weighted round robin: exact shares, deterministic interleave */
+    SL_ROUTING_HASH = 0, /* sticky by unit id through the documented hash (default) */
+    SL_ROUTING_RANDOM,   /* independent draw per request */
+    SL_ROUTING_STICKY,   /* explicit overrides + remembered first assignment */
+    SL_ROUTING_WRR,      /* weighted round robin: exact shares, deterministic interleave */
 };
 
 enum sl_kind { SL_KIND_NONE = 0, SL_KIND_TEST, SL_KIND_CANARY };
@@ -142,19 +142,19 @@ struct sl_event;
 typedef void (*sl_event_sink_fn)(void *ud, const struct sl_event *ev);
 
 struct sl_engine_opts {
-    sl_clock_fn clock;      /* NULL: sl_clock_wall */
+    sl_clock_fn clock; /* NULL: sl_clock_wall */
     void *clock_ud;
-    int max_tests;          /* concurrent starting/running/paused tests; default 100 */
-    int max_canaries;       /* concurrent live canaries; default 100 */
-    int history;            /* finished tests/canaries kept, newest first; default 100 */
-    int shards;             /* private recording shards (threads that record without
-                               atomics); default 1. Threads beyond them share one more
-                               shard that uses atomic adds. */
-    double window_seconds;  /* rolling window slot width; default 60 */
-    int window_slots;       /* slots kept; default 30 (30 minutes) */
-    int event_ring;         /* events kept in memory; default 4096 */
-    int sticky_capacity;    /* remembered assignments per sticky test; default 65536 */
-    sl_event_sink_fn sink;  /* called for every event, on the writer thread */
+    int max_tests;         /* concurrent starting/running/paused tests; default 100 */
+    int max_canaries;      /* concurrent live canaries; default 100 */
+    int history;           /* finished tests/canaries kept, newest first; default 100 */
+    int shards;            /* private recording shards (threads that record without
+                              atomics); default 1. Threads beyond them share one more
+                              shard that uses atomic adds. */
+    double window_seconds; /* rolling window slot width; default 60 */
+    int window_slots;      /* slots kept; default 30 (30 minutes) */
+    int event_ring;        /* events kept in memory; default 4096 */
+    int sticky_capacity;   /* remembered assignments per sticky test; default 65536 */
+    sl_event_sink_fn sink; /* called for every event, on the writer thread */
     void *sink_ud;
 };
 
@@ -174,20 +174,20 @@ double sl_engine_now(const struct sl_engine *eng);
 /* ---- model registry ------------------------------------------------------- */
 
 struct sl_version_config {
-    const char *model;    /* required */
-    const char *version;  /* required */
-    const char *path;     /* optional artefact location */
-    const char *config;   /* optional free-form configuration (e.g. JSON text) */
-    int health;           /* enum sl_health; default healthy */
-    bool live;            /* make this version live (first version is live anyway) */
+    const char *model;   /* required */
+    const char *version; /* required */
+    const char *path;    /* optional artefact location */
+    const char *config;  /* optional free-form configuration (e.g. JSON text) */
+    int health;          /* enum sl_health; default healthy */
+    bool live;           /* make this version live (first version is live anyway) */
 };
 
 /* Register a model version (creating the model on first use). Duplicate
  * (model, version) is SL_EEXIST. */
 int sl_engine_add_version(struct sl_engine *eng, const struct sl_version_config *cfg,
                           struct sl_err *err);
-int sl_engine_set_health(struct sl_engine *eng, const char *model, const char *version,
-                         int health, struct sl_err *err);
+int sl_engine_set_health(struct sl_engine *eng, const char *model, const char *version, int health,
+                         struct sl_err *err);
 int sl_engine_set_live(struct sl_engine *eng, const char *model, const char *version,
                        const char *actor, struct sl_err *err);
 
@@ -218,21 +218,26 @@ struct sl_ramp_step {
     double control;   /* percent; < 0 means 100 - treatment */
 };
 
-enum sl_guard_type { SL_GUARD_MAXIMUM = 0, SL_GUARD_MINIMUM, SL_GUARD_PERCENTAGE, SL_GUARD_ABSOLUTE };
+enum sl_guard_type {
+    SL_GUARD_MAXIMUM = 0,
+    SL_GUARD_MINIMUM,
+    SL_GUARD_PERCENTAGE,
+    SL_GUARD_ABSOLUTE
+};
 enum sl_guard_action { SL_ACTION_PAUSE = 0, SL_ACTION_ROLLBACK, SL_ACTION_ALERT, SL_ACTION_REDUCE };
 
 /* A guard metric as the original service configured it. The core stores it;
  * the policy host's threshold guard evaluates it. */
 struct sl_guard_config {
     const char *metric;
-    int type;          /* enum sl_guard_type */
+    int type; /* enum sl_guard_type */
     double threshold;
-    int action;        /* enum sl_guard_action */
+    int action; /* enum sl_guard_action */
 };
 
 struct sl_test_config {
-    const char *id;              /* NULL: generated ("t-<n>") */
-    const char *name;            /* required */
+    const char *id;   /* NULL: generated ("t-<n>") */
+    const char *name; /* required */
     const char *description;
     const char *model;           /* control and treatment are versions of this model */
     const char *control_version; /* required, registered */
@@ -252,7 +257,7 @@ struct sl_test_config {
     const char *created_by;
     const char *const *tags;
     size_t ntags;
-    const char *policies;        /* opaque policy configuration text, kept for upper layers */
+    const char *policies; /* opaque policy configuration text, kept for upper layers */
 };
 
 /* Create a draft test. On success copies the id into id_out (SL_ID_MAX+1 bytes,
@@ -276,21 +281,21 @@ int sl_engine_set_override(struct sl_engine *eng, const char *test_id, const cha
                            struct sl_err *err);
 
 struct sl_alloc_point {
-    double at;         /* engine time */
-    double treatment;  /* percent */
+    double at;        /* engine time */
+    double treatment; /* percent */
 };
 
 struct sl_test_info {
-    const struct sl_test_config *config; /* normalised copy; strings owned by the engine */
-    int status;                          /* enum sl_test_status */
+    const struct sl_test_config *config;     /* normalised copy; strings owned by the engine */
+    int status;                              /* enum sl_test_status */
     double created_at, started_at, ended_at; /* engine time; 0 = not yet */
-    double running_seconds;              /* time spent running (excludes paused) */
-    double treatment_pct;                /* current allocation */
-    int ramp_step;                       /* index of the current ramp step, -1 before start */
+    double running_seconds;                  /* time spent running (excludes paused) */
+    double treatment_pct;                    /* current allocation */
+    int ramp_step;                           /* index of the current ramp step, -1 before start */
     const struct sl_alloc_point *alloc_history; /* oldest first */
     size_t nalloc_history;
-    const char *last_reason;             /* reason of the last lifecycle change */
-    int recommendation;                  /* enum sl_recommendation, latest */
+    const char *last_reason; /* reason of the last lifecycle change */
+    int recommendation;      /* enum sl_recommendation, latest */
     const char *recommendation_reason;
     bool in_history;
 };
@@ -309,19 +314,19 @@ const char *sl_engine_history_at(const struct sl_engine *eng, size_t i, int *kin
 /* ---- canaries ------------------------------------------------------------- */
 
 struct sl_criterion {
-    const char *metric;   /* "error_rate", "success_rate", "latency_p99", ... or custom */
-    int op;               /* enum sl_op */
+    const char *metric; /* "error_rate", "success_rate", "latency_p99", ... or custom */
+    int op;             /* enum sl_op */
     double value;
-    double for_minutes;   /* required duration the criterion must hold */
+    double for_minutes; /* required duration the criterion must hold */
 };
 
 struct sl_canary_config {
-    const char *id;         /* NULL: generated ("c-<n>") */
-    const char *name;       /* required */
-    const char *model;      /* required */
-    const char *stable;     /* stable version; NULL: the model's live version */
-    const char *canary;     /* required, registered */
-    double traffic;         /* percent to the canary while monitoring; default 10 */
+    const char *id;     /* NULL: generated ("c-<n>") */
+    const char *name;   /* required */
+    const char *model;  /* required */
+    const char *stable; /* stable version; NULL: the model's live version */
+    const char *canary; /* required, registered */
+    double traffic;     /* percent to the canary while monitoring; default 10 */
     double duration_minutes;
     double success_threshold; /* success rate the canary must keep, in [0,1] */
     double error_threshold;   /* error rate that triggers rollback, in [0,1] */
@@ -346,24 +351,24 @@ struct sl_canary_info {
     const struct sl_canary_config *config;
     int status;
     double created_at, started_at, ended_at;
-    double traffic_pct;          /* current canary share */
+    double traffic_pct;                   /* current canary share */
     const struct sl_health_check *checks; /* oldest first, bounded */
     size_t nchecks;
-    int rollback_trigger;        /* enum sl_rollback_trigger, set on rollback */
-    const char *outcome;         /* "promoted", "rolled_back", "failed" or NULL */
+    int rollback_trigger; /* enum sl_rollback_trigger, set on rollback */
+    const char *outcome;  /* "promoted", "rolled_back", "failed" or NULL */
     const char *last_reason;
     bool in_history;
 };
 
-int sl_engine_create_canary(struct sl_engine *eng, const struct sl_canary_config *cfg,
-                            char *id_out, struct sl_err *err);
+int sl_engine_create_canary(struct sl_engine *eng, const struct sl_canary_config *cfg, char *id_out,
+                            struct sl_err *err);
 int sl_engine_canary(const struct sl_engine *eng, const char *id, struct sl_canary_info *out,
                      struct sl_err *err);
 size_t sl_engine_canary_count(const struct sl_engine *eng);
 int sl_engine_canary_at(const struct sl_engine *eng, size_t i, struct sl_canary_info *out);
 /* Roll a canary back naming what triggered it (enum sl_rollback_trigger). */
-int sl_engine_rollback_canary(struct sl_engine *eng, const char *id, int trigger,
-                              const char *actor, const char *reason, struct sl_err *err);
+int sl_engine_rollback_canary(struct sl_engine *eng, const char *id, int trigger, const char *actor,
+                              const char *reason, struct sl_err *err);
 /* Set the canary share of a monitoring canary. */
 int sl_engine_set_canary_traffic(struct sl_engine *eng, const char *id, double pct,
                                  const char *actor, const char *reason, struct sl_err *err);
@@ -405,8 +410,8 @@ struct sl_decision {
     char policy[64];    /* policy name */
     char version[32];   /* policy version */
     char reason[512];
-    char *inputs;       /* JSON object of what the policy read; malloc'd by the
-                           evaluator, freed by the core (may be NULL) */
+    char *inputs; /* JSON object of what the policy read; malloc'd by the
+                     evaluator, freed by the core (may be NULL) */
 };
 
 struct sl_evaluator {
@@ -448,25 +453,25 @@ int sl_engine_tick(struct sl_engine *eng, struct sl_err *err);
 struct sl_cell; /* opaque per-test routing cell, for sl_engine_record_route */
 
 struct sl_route {
-    int kind;              /* enum sl_kind: NONE when the live version serves */
-    int arm;               /* enum sl_arm; -1 for kind NONE */
-    const char *id;        /* test or canary id, NULL for NONE */
-    const char *variant;   /* "control" "treatment" "stable" "canary" "live" */
+    int kind;            /* enum sl_kind: NONE when the live version serves */
+    int arm;             /* enum sl_arm; -1 for kind NONE */
+    const char *id;      /* test or canary id, NULL for NONE */
+    const char *variant; /* "control" "treatment" "stable" "canary" "live" */
     const char *model;
-    const char *version;   /* the model version to serve */
+    const char *version; /* the model version to serve */
     const struct sl_cell *cell;
 };
 
 /* [any thread] Route a request. key is a model id or a test/canary id (a
  * model id is looked up first); unit is the unit id (user id, else request
  * id), 1..SL_ID_MAX bytes. A model nothing claims answers its live version. */
-int sl_engine_route(struct sl_engine *eng, const char *key, const char *unit,
-                    struct sl_route *out, struct sl_err *err);
+int sl_engine_route(struct sl_engine *eng, const char *key, const char *unit, struct sl_route *out,
+                    struct sl_err *err);
 
 /* ---- recording (hot path) ------------------------------------------------- */
 
 struct sl_sample {
-    int metric;   /* index from sl_engine_metric_index */
+    int metric; /* index from sl_engine_metric_index */
     double value;
 };
 
@@ -500,9 +505,9 @@ struct sl_metric_stats {
 
 struct sl_variant_metrics {
     uint64_t requests, successes, errors;
-    double error_rate;      /* errors / requests, 0 when no requests */
-    double throughput;      /* requests per second over the span */
-    double span_seconds;    /* the time the figures cover */
+    double error_rate;                /* errors / requests, 0 when no requests */
+    double throughput;                /* requests per second over the span */
+    double span_seconds;              /* the time the figures cover */
     double latency_mean, latency_var; /* var: sample variance (n - 1) */
     double latency_min, latency_max;
     double quantiles[SL_NQUANTILES]; /* p50 p90 p95 p99 p99.9; NaN when empty */
@@ -518,22 +523,21 @@ int sl_engine_metrics(struct sl_engine *eng, const char *id, int arm, double win
 
 /* Latency quantile q in [0,1] of one arm over a window (0 = cumulative). */
 int sl_engine_latency_quantile(struct sl_engine *eng, const char *id, int arm,
-                               double window_seconds, double q, double *out,
-                               struct sl_err *err);
+                               double window_seconds, double q, double *out, struct sl_err *err);
 
 /* ---- statistics of a test (control vs treatment; diff = treatment - control) -- */
 
 struct sl_metric_analysis {
-    const char *name;     /* "error_rate", "latency" or a success metric */
-    bool valid;           /* false until both arms have >= 2 observations */
-    uint64_t n1, n2;      /* observations per arm */
-    double mean1, mean2;  /* rates for error_rate */
-    double diff, se, p, ci_low, ci_high; /* fixed-horizon: two-proportion z for
-                                            error_rate, Welch t otherwise */
+    const char *name;                      /* "error_rate", "latency" or a success metric */
+    bool valid;                            /* false until both arms have >= 2 observations */
+    uint64_t n1, n2;                       /* observations per arm */
+    double mean1, mean2;                   /* rates for error_rate */
+    double diff, se, p, ci_low, ci_high;   /* fixed-horizon: two-proportion z for
+                                              error_rate, Welch t otherwise */
     double seq_p, seq_ci_low, seq_ci_high; /* always-valid (running over ticks) */
-    uint64_t looks;       /* ticks that fed the sequential test */
-    double power;         /* achieved for minimum_effect_size (NaN if unset) */
-    double needed;        /* more units per arm needed for 80% power (NaN if unset) */
+    uint64_t looks;                        /* ticks that fed the sequential test */
+    double power;                          /* achieved for minimum_effect_size (NaN if unset) */
+    double needed; /* more units per arm needed for 80% power (NaN if unset) */
 };
 
 struct sl_test_stats {
@@ -554,29 +558,92 @@ int sl_engine_test_stats(struct sl_engine *eng, const char *id, struct sl_test_s
 /* Bytes of metric memory held for one variant (shards, windows, sketch). */
 size_t sl_engine_variant_bytes(const struct sl_engine *eng, const char *id, int arm);
 
+/* ---- persistence (what a store saves and restores) ------------------------ */
+
+/* Checkpoint one arm's metric accumulators and windows (host-local binary
+ * format with a checksum; see metrics.h). Returns the bytes needed, writing
+ * only when cap suffices; 0 with err if id/arm is unknown or not started. */
+size_t sl_engine_save_metrics(struct sl_engine *eng, const char *id, int arm, void *buf, size_t cap,
+                              struct sl_err *err);
+/* Replace one arm's metrics from a checkpoint. Writer thread, before any
+ * other thread records. A bad checkpoint is rejected and changes nothing. */
+int sl_engine_load_metrics(struct sl_engine *eng, const char *id, int arm, const void *buf,
+                           size_t len, struct sl_err *err);
+
+/* A test's runtime state beyond its config. Exported pointers are borrowed
+ * until the next writer call. */
+struct sl_test_state {
+    int status;
+    double created_at, started_at, ended_at, running_seconds;
+    double treatment_pct, control_pct;
+    int ramp_step;
+    const struct sl_alloc_point *allocs;
+    size_t nallocs;
+    const char *last_reason;
+    int recommendation;
+    const char *recommendation_reason;
+    bool in_history;
+    const void *analysis; /* sequential trackers and SRM bookkeeping (opaque) */
+    size_t analysis_len;
+    size_t noverrides; /* sticky overrides: sl_engine_override_at */
+};
+
+int sl_engine_test_state(const struct sl_engine *eng, const char *id, struct sl_test_state *out,
+                         struct sl_err *err);
+int sl_engine_override_at(const struct sl_engine *eng, const char *id, size_t i, const char **unit,
+                          int *arm);
+
+/* Recreate a test in the state it was saved in (no transitions are replayed
+ * and no lifecycle events are logged). Its versions must be registered. A
+ * running test resumes its running time from now. History entries are
+ * appended to the history in the order they are restored (restore newest
+ * first). */
+int sl_engine_restore_test(struct sl_engine *eng, const struct sl_test_config *cfg,
+                           const struct sl_test_state *st, struct sl_err *err);
+
+struct sl_canary_state {
+    int status;
+    double created_at, started_at, ended_at, traffic_pct, last_check;
+    const struct sl_health_check *checks;
+    size_t nchecks;
+    int trigger;
+    const char *outcome; /* "promoted", "rolled_back", "failed" or NULL */
+    const char *last_reason;
+    bool in_history;
+};
+
+int sl_engine_canary_state(const struct sl_engine *eng, const char *id, struct sl_canary_state *out,
+                           struct sl_err *err);
+int sl_engine_restore_canary(struct sl_engine *eng, const struct sl_canary_config *cfg,
+                             const struct sl_canary_state *st, struct sl_err *err);
+
+/* Events restored from a store keep their sequence numbers: later events
+ * continue after the highest one seen. */
+void sl_engine_set_next_seq(struct sl_engine *eng, uint64_t next);
+
 /* ---- events --------------------------------------------------------------- */
 
 enum sl_event_kind {
-    SL_EVENT_MODEL = 0,   /* model version registered, health, live version */
-    SL_EVENT_LIFECYCLE,   /* a state transition */
-    SL_EVENT_ALLOCATION,  /* traffic share changed */
-    SL_EVENT_DECISION,    /* a policy decision (applied or shadow) */
-    SL_EVENT_HEALTH,      /* a canary health check */
-    SL_EVENT_ERROR,       /* a failure worth a trace (policy error, ...) */
-    SL_EVENT_POLICY,      /* a policy loaded, reloaded or removed */
+    SL_EVENT_MODEL = 0,  /* model version registered, health, live version */
+    SL_EVENT_LIFECYCLE,  /* a state transition */
+    SL_EVENT_ALLOCATION, /* traffic share changed */
+    SL_EVENT_DECISION,   /* a policy decision (applied or shadow) */
+    SL_EVENT_HEALTH,     /* a canary health check */
+    SL_EVENT_ERROR,      /* a failure worth a trace (policy error, ...) */
+    SL_EVENT_POLICY,     /* a policy loaded, reloaded or removed */
 };
 
 struct sl_event {
-    uint64_t seq;          /* 1, 2, 3, ... per engine */
-    double at;             /* engine time */
-    int kind;              /* enum sl_event_kind */
+    uint64_t seq;                /* 1, 2, 3, ... per engine */
+    double at;                   /* engine time */
+    int kind;                    /* enum sl_event_kind */
     char subject[SL_ID_MAX + 1]; /* test/canary/model id */
-    char actor[64];        /* "engine", "user", "policy:<name>", "repl:<uid>" */
-    char action[32];       /* verb or decision ("start", "set_traffic", ...) */
-    char from[16], to[16]; /* states, or "" */
-    double value;          /* allocation percent etc., NaN when unused */
+    char actor[64];              /* "engine", "user", "policy:<name>", "repl:<uid>" */
+    char action[32];             /* verb or decision ("start", "set_traffic", ...) */
+    char from[16], to[16];       /* states, or "" */
+    double value;                /* allocation percent etc., NaN when unused */
     char reason[512];
-    char *detail;          /* optional JSON text (policy inputs), owned by the ring */
+    char *detail; /* optional JSON text (policy inputs), owned by the ring */
 };
 
 /* Append a decision/error event from an upper layer (policy host, REPL).

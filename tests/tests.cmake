@@ -6,7 +6,9 @@ foreach(src ${SL_C_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src} ${PROJECT_SOURCE_DIR}/tests/c/tap.c)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/c ${PROJECT_SOURCE_DIR}/src/core)
-  if(name MATCHES "^test_lua_")
+  if(name MATCHES "^test_server_")
+    target_link_libraries(${name} PRIVATE sluice_server)
+  elseif(name MATCHES "^test_lua_")
     # Tests of the Lua layer (sandbox, policy host) embed Lua themselves.
     target_link_libraries(${name} PRIVATE sluice_lua_static)
   else()
@@ -16,19 +18,26 @@ foreach(src ${SL_C_TESTS})
   add_test(NAME c.${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 endforeach()
 
-file(GLOB SL_SPECS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/spec/*_spec.lua)
+file(GLOB SL_SPECS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/spec/*_spec.lua
+     ${PROJECT_SOURCE_DIR}/examples/policies/*_spec.lua)
 foreach(spec ${SL_SPECS})
   get_filename_component(name ${spec} NAME_WE)
   add_test(NAME spec.${name}
     COMMAND lua5.4 /usr/bin/busted --cpath=${PROJECT_BINARY_DIR}/?.so
-            --lpath=${PROJECT_SOURCE_DIR}/lua/?.lua;${PROJECT_SOURCE_DIR}/lua/?/init.lua
-            -o TAP ${spec}
+            --lpath=${PROJECT_SOURCE_DIR}/lua/?.lua$<SEMICOLON>${PROJECT_SOURCE_DIR}/lua/?/init.lua
+            -o plainTerminal ${spec}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(spec.${name} PROPERTIES ENVIRONMENT "SLUICE_ROOT=${PROJECT_SOURCE_DIR}")
 endforeach()
 
 # An upward include from src/core must fail to compile: proven by compiling a probe
 # with the core's flags and expecting failure.
+foreach(hdr ev.h http_parser.h)
+  add_test(NAME layering.lua_cannot_include_${hdr}
+    COMMAND ${CMAKE_C_COMPILER} -fsyntax-only -I${PROJECT_SOURCE_DIR}/cmake/poison-lua
+            -x c -include ${hdr} /dev/null)
+  set_tests_properties(layering.lua_cannot_include_${hdr} PROPERTIES WILL_FAIL TRUE)
+endforeach()
 foreach(hdr lua.h ev.h http_parser.h sqlite3.h)
   add_test(NAME layering.core_cannot_include_${hdr}
     COMMAND ${CMAKE_C_COMPILER} -fsyntax-only -I${PROJECT_SOURCE_DIR}/cmake/poison
@@ -37,3 +46,14 @@ foreach(hdr lua.h ev.h http_parser.h sqlite3.h)
 endforeach()
 add_test(NAME layering.includes_point_down
   COMMAND ${PROJECT_SOURCE_DIR}/scripts/check-layers.sh WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+
+# Lint: luacheck (policies get the sandbox's stricter globals, see .luacheckrc)
+# and clang-format, both must be clean.
+add_test(NAME lint.luacheck
+  COMMAND luacheck --no-color -q policies lua tests/spec examples
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+file(GLOB_RECURSE SL_C_FILES ${PROJECT_SOURCE_DIR}/src/*.c ${PROJECT_SOURCE_DIR}/src/*.h
+     ${PROJECT_SOURCE_DIR}/tests/c/*.c ${PROJECT_SOURCE_DIR}/tests/c/*.h)
+add_test(NAME lint.clang_format
+  COMMAND clang-format --dry-run --Werror ${SL_C_FILES}
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})

@@ -82,8 +82,9 @@ static void sl_decision_log(struct sl_engine *eng, const char *id, const struct 
 static int sl_apply_recommendation(struct sl_engine *eng, struct sl_test *t,
                                    const struct sl_decision *d)
 {
-    bool changed = t->recommendation != d->recommendation || !t->recommendation_reason ||
-                   strcmp(t->recommendation_reason, d->reason) != 0;
+    /* Reasons quote live numbers and change every tick: log changes of the
+     * recommendation itself, keep the latest reason for snapshots. */
+    bool changed = t->recommendation != d->recommendation;
     t->recommendation = d->recommendation;
     free(t->recommendation_reason);
     t->recommendation_reason = strdup(d->reason);
@@ -239,7 +240,10 @@ static void sl_apply_verdicts(struct sl_engine *eng, int kind, const char *id, s
             (rec == SL_REC_PROMOTE && auto_promote) || (rec == SL_REC_ROLLBACK && auto_rollback);
         struct sl_decision r = *d;
         r.action = SL_DECIDE_NONE;
-        if (kind == SL_KIND_TEST)
+        struct sl_test *t = kind == SL_KIND_TEST ? sl_engine_find_test(eng, id) : NULL;
+        if (t && act) /* remembered; the action below is the event */
+            t->recommendation = rec;
+        else if (t)
             (void)sl_engine_apply(eng, id, &r, NULL); /* remember and report */
         else if (!act && rec != SL_REC_NONE)
             sl_decision_log(eng, id, d, sl_recommendation_name(rec));
@@ -254,13 +258,21 @@ static void sl_apply_verdicts(struct sl_engine *eng, int kind, const char *id, s
     }
 }
 
-static void sl_apply_ramp(struct sl_engine *eng, const char *id, struct sl_batch *b)
+/* While a guard fires the ramp may only step back: an increase is logged as
+ * held and not applied. */
+static void sl_apply_ramp(struct sl_engine *eng, const char *id, struct sl_batch *b, bool held,
+                          double current)
 {
     for (size_t i = b->n; i-- > 0;) { /* the last configured ramp policy with an opinion */
-        if (b->d[i].shadow || b->d[i].action == SL_DECIDE_NONE)
+        struct sl_decision *d = &b->d[i];
+        if (d->shadow || d->action == SL_DECIDE_NONE)
             continue;
+        if (held && d->action == SL_DECIDE_SET_TRAFFIC && d->treatment > current) {
+            sl_decision_log(eng, id, d, "set_traffic/held");
+            break;
+        }
         struct sl_err err;
-        if (sl_engine_apply(eng, id, &b->d[i], &err))
+        if (sl_engine_apply(eng, id, d, &err))
             sl_engine_emit(eng, SL_EVENT_ERROR, id, "engine", "apply", err.msg, NULL, NAN, NULL);
         break;
     }
@@ -284,11 +296,11 @@ bool sl_judge_test(struct sl_engine *eng, struct sl_test *t, bool *ramp_done)
     sl_ask(eng, SL_KIND_TEST, id, SL_HOOK_RECOMMEND, &b);
     sl_apply_verdicts(eng, SL_KIND_TEST, id, &b, t->cfg.auto_promote, t->cfg.auto_rollback);
     sl_batch_free(&b);
-    if (held || t->in_history || t->status != SL_TEST_RUNNING)
+    if (t->in_history || t->status != SL_TEST_RUNNING)
         return held;
     if (sl_ask(eng, SL_KIND_TEST, id, SL_HOOK_RAMP, &b) > 0) {
         *ramp_done = true;
-        sl_apply_ramp(eng, id, &b);
+        sl_apply_ramp(eng, id, &b, held, t->treatment_pct);
     }
     sl_batch_free(&b);
     return held;
@@ -303,14 +315,16 @@ void sl_judge_canary(struct sl_engine *eng, struct sl_canary *k)
     sl_ask(eng, SL_KIND_CANARY, id, SL_HOOK_GUARD, &b);
     bool held = sl_apply_guards(eng, id, &b);
     sl_batch_free(&b);
-    if (held || k->in_history || k->status != SL_CANARY_MONITORING)
+    if (k->in_history || k->status != SL_CANARY_MONITORING)
         return;
-    sl_ask(eng, SL_KIND_CANARY, id, SL_HOOK_PROMOTION, &b);
-    sl_apply_verdicts(eng, SL_KIND_CANARY, id, &b, k->cfg.auto_promote, k->cfg.auto_rollback);
-    sl_batch_free(&b);
+    if (!held) { /* no promotion while a guard fires */
+        sl_ask(eng, SL_KIND_CANARY, id, SL_HOOK_PROMOTION, &b);
+        sl_apply_verdicts(eng, SL_KIND_CANARY, id, &b, k->cfg.auto_promote, k->cfg.auto_rollback);
+        sl_batch_free(&b);
+    }
     if (k->in_history || k->status != SL_CANARY_MONITORING)
         return;
     if (sl_ask(eng, SL_KIND_CANARY, id, SL_HOOK_RAMP, &b) > 0)
-        sl_apply_ramp(eng, id, &b);
+        sl_apply_ramp(eng, id, &b, held, k->traffic_pct);
     sl_batch_free(&b);
 }

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <xxhash.h>
 
 #define RLX memory_order_relaxed
 
@@ -390,4 +391,183 @@ double sl_mvar_quantile(struct sl_mvar *v, double now, double window, double q)
     for (int c = 0; c < SL_SKETCH_NCB; c++)
         h[c] = acc.hist[c];
     return sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, q);
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------- */
+
+#define SL_MVAR_MAGIC   0x314d4c53u /* "SLM1" in native order: a byte-order check too */
+#define SL_MVAR_VERSION 1u
+
+struct sl_cursor {
+    unsigned char *p;
+    const unsigned char *r;
+    size_t off, cap;
+    bool bad;
+};
+
+static void sl_put(struct sl_cursor *c, const void *v, size_t n)
+{
+    if (c->p && c->off + n <= c->cap)
+        memcpy(c->p + c->off, v, n);
+    c->off += n;
+}
+
+static void sl_get(struct sl_cursor *c, void *v, size_t n)
+{
+    if (c->off + n > c->cap) {
+        c->bad = true;
+        memset(v, 0, n);
+        return;
+    }
+    memcpy(v, c->r + c->off, n);
+    c->off += n;
+}
+
+#define PUT(c, x) sl_put((c), &(x), sizeof(x))
+#define GET(c, x) sl_get((c), &(x), sizeof(x))
+
+/* The shape both sides must agree on. */
+struct sl_mvar_header {
+    uint32_t magic, version, nb, ncb, nmetrics, nslots;
+    double width, started;
+};
+
+static struct sl_mvar_header sl_mvar_shape(const struct sl_mvar *v)
+{
+    return (struct sl_mvar_header){
+        SL_MVAR_MAGIC,         SL_MVAR_VERSION,     SL_SKETCH_NB, SL_SKETCH_NCB,
+        (uint32_t)v->nmetrics, (uint32_t)v->nslots, v->width,     v->started};
+}
+
+static void sl_mvar_put_total(struct sl_cursor *c, const struct sl_mtotal *t, int nmetrics)
+{
+    PUT(c, t->n);
+    PUT(c, t->errors);
+    PUT(c, t->mean);
+    PUT(c, t->m2);
+    PUT(c, t->min);
+    PUT(c, t->max);
+    sl_put(c, t->hist, sizeof t->hist);
+    for (int j = 0; j < nmetrics; j++) {
+        PUT(c, t->mcount[j]);
+        PUT(c, t->msum[j]);
+        PUT(c, t->msumsq[j]);
+        PUT(c, t->mmin[j]);
+        PUT(c, t->mmax[j]);
+    }
+}
+
+static void sl_mvar_put_windows(struct sl_cursor *c, const struct sl_mvar *v)
+{
+    size_t mbytes = (size_t)v->nmetrics * 3 * sizeof(double);
+    PUT(c, v->prev_n);
+    PUT(c, v->prev_errors);
+    PUT(c, v->prev_mean);
+    PUT(c, v->prev_m2);
+    sl_put(c, v->prev_hist, sizeof v->prev_hist);
+    sl_put(c, v->prev_m, mbytes);
+    sl_put(c, v->slots, (size_t)v->nslots * sizeof *v->slots);
+    sl_put(c, v->slot_m, (size_t)v->nslots * mbytes);
+}
+
+size_t sl_mvar_save(const struct sl_mvar *v, void *buf, size_t cap)
+{
+    struct sl_mtotal t;
+    sl_mvar_total(v, &t);
+    struct sl_mvar_header h = sl_mvar_shape(v);
+    struct sl_cursor c = {.p = buf, .cap = cap};
+    PUT(&c, h);
+    sl_mvar_put_total(&c, &t, v->nmetrics);
+    sl_mvar_put_windows(&c, v);
+    size_t need = c.off + sizeof(uint64_t);
+    if (buf && need <= cap) {
+        uint64_t sum = XXH3_64bits(buf, c.off);
+        memcpy((unsigned char *)buf + c.off, &sum, sizeof sum);
+    }
+    return need;
+}
+
+static void sl_mvar_get_total(struct sl_cursor *c, struct sl_mtotal *t, int nmetrics)
+{
+    GET(c, t->n);
+    GET(c, t->errors);
+    GET(c, t->mean);
+    GET(c, t->m2);
+    GET(c, t->min);
+    GET(c, t->max);
+    sl_get(c, t->hist, sizeof t->hist);
+    for (int j = 0; j < nmetrics; j++) {
+        GET(c, t->mcount[j]);
+        GET(c, t->msum[j]);
+        GET(c, t->msumsq[j]);
+        GET(c, t->mmin[j]);
+        GET(c, t->mmax[j]);
+    }
+}
+
+/* Put the merged totals into the first shard, zero the others. */
+static void sl_mvar_set_shards(struct sl_mvar *v, const struct sl_mtotal *t)
+{
+    for (int i = 0; i < v->nshards; i++) {
+        bool shared = v->shards[i]->shared;
+        struct sl_mshard *s = v->shards[i];
+        memset(s, 0, sizeof *s + (size_t)v->nmetrics * sizeof(struct sl_macc));
+        s->shared = shared;
+        atomic_init(&s->shift, i == 0 && t->n ? t->mean : NAN);
+        atomic_init(&s->min, i == 0 ? t->min : INFINITY);
+        atomic_init(&s->max, i == 0 ? t->max : -INFINITY);
+        for (int j = 0; j < v->nmetrics; j++) {
+            atomic_init(&s->m[j].min, i == 0 ? t->mmin[j] : INFINITY);
+            atomic_init(&s->m[j].max, i == 0 ? t->mmax[j] : -INFINITY);
+        }
+    }
+    struct sl_mshard *s = v->shards[0];
+    atomic_init(&s->n, t->n);
+    atomic_init(&s->errors, t->errors);
+    atomic_init(&s->s1, 0.0); /* shift = mean: sum of (x - mean) is 0, of squares M2 */
+    atomic_init(&s->s2, t->m2);
+    for (int i = 0; i < SL_SKETCH_NB; i++)
+        atomic_init(&s->hist[i], t->hist[i]);
+    for (int j = 0; j < v->nmetrics; j++) {
+        atomic_init(&s->m[j].count, t->mcount[j]);
+        atomic_init(&s->m[j].sum, t->msum[j]);
+        atomic_init(&s->m[j].sumsq, t->msumsq[j]);
+    }
+}
+
+int sl_mvar_load(struct sl_mvar *v, const void *buf, size_t len, struct sl_err *err)
+{
+    size_t need = sl_mvar_save(v, NULL, 0);
+    struct sl_mvar_header h, want = sl_mvar_shape(v);
+    struct sl_cursor c = {.r = buf, .cap = len};
+    GET(&c, h);
+    if (c.bad || h.magic != want.magic || h.version != want.version)
+        return sl_err_set(err, SL_EINVAL,
+                          "metrics checkpoint: not a version %u checkpoint of this "
+                          "byte order",
+                          SL_MVAR_VERSION);
+    if (h.nb != want.nb || h.ncb != want.ncb || h.nmetrics != want.nmetrics ||
+        h.nslots != want.nslots || h.width != want.width || len != need)
+        return sl_err_set(err, SL_EINVAL,
+                          "metrics checkpoint: shape differs (buckets, metrics or "
+                          "windows changed since it was written)");
+    uint64_t sum;
+    memcpy(&sum, (const unsigned char *)buf + len - sizeof sum, sizeof sum);
+    if (sum != XXH3_64bits(buf, len - sizeof sum))
+        return sl_err_set(err, SL_EINVAL, "metrics checkpoint: checksum mismatch (corrupt)");
+    struct sl_mtotal t;
+    memset(&t, 0, sizeof t);
+    sl_mvar_get_total(&c, &t, v->nmetrics);
+    size_t mbytes = (size_t)v->nmetrics * 3 * sizeof(double);
+    GET(&c, v->prev_n);
+    GET(&c, v->prev_errors);
+    GET(&c, v->prev_mean);
+    GET(&c, v->prev_m2);
+    sl_get(&c, v->prev_hist, sizeof v->prev_hist);
+    sl_get(&c, v->prev_m, mbytes);
+    sl_get(&c, v->slots, (size_t)v->nslots * sizeof *v->slots);
+    sl_get(&c, v->slot_m, (size_t)v->nslots * mbytes);
+    v->started = h.started;
+    sl_mvar_set_shards(v, &t);
+    return 0;
 }

@@ -92,6 +92,15 @@ void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *cons
 /* Writer: latency quantile over the same spans. */
 double sl_mvar_quantile(struct sl_mvar *v, double now, double window, double q);
 
+/* Writer: serialise the accumulators (merged over shards) and the window
+ * ring into buf. Returns the bytes needed; writes only if cap is enough.
+ * The format is host-local (native byte order, checked by a marker) and
+ * ends with an XXH3 checksum. */
+size_t sl_mvar_save(const struct sl_mvar *v, void *buf, size_t cap);
+/* Writer, before any other thread records: replace everything from buf.
+ * Rejects (changing nothing) a wrong marker, version, shape or checksum. */
+int sl_mvar_load(struct sl_mvar *v, const void *buf, size_t len, struct sl_err *err);
+
 /* Chan et al. parallel combination of (n, mean, M2) moments: a += b. */
 void sl_moments_merge(uint64_t *na, double *meana, double *m2a, uint64_t nb, double meanb,
                       double m2b);

@@ -19,8 +19,12 @@
 /* Generous iteration caps: reaching one means a bug, not slow convergence. */
 #define SL_CF_MAXIT   100000
 #define SL_ROOT_MAXIT 200
+/* Incomplete gamma: from this a on, Temme's expansion replaces the series. */
+#define SL_TEMME_MIN_A 1e5
 /* ln DBL_MAX, rounded down: quantiles beyond e^this are reported as inf. */
 #define SL_LN_MAX 709.0
+/* Below e^this a result is 0 in double precision: skip the series for it. */
+#define SL_LN_UNDERFLOW (-746.0)
 
 /* ===================================================================== *
  * Log-gamma, without lgamma(): lgamma() writes the global signgam, which is
@@ -73,8 +77,8 @@ static double lbeta_half(double a)
 
 double sl_stats_normal_sf(double x)
 {
-    if (isnan(x))
-        return x;
+    if (isnan(x) || isinf(x))
+        return isnan(x) ? x : (x > 0 ? 0 : 1);
     /* erfc's relative error grows like 2 y^2 times that of its argument;
      * carry the rounding of x/sqrt 2 as a first-order correction. */
     double y = x * SL_SQRT1_2_HI;
@@ -87,6 +91,17 @@ double sl_stats_normal_cdf(double x)
     return sl_stats_normal_sf(-x);
 }
 
+/* Whether a Newton-type iteration at x is done after this step: the step
+ * is at rounding level, or it has stopped shrinking once small (the
+ * function's own rounding noise then drives it). *prev holds |last step|. */
+static bool settled(double step, double *prev, double x)
+{
+    double s = fabs(step), scale = fmax(fabs(x), DBL_MIN);
+    bool done = s <= 4 * DBL_EPSILON * scale || (s <= 1e-9 * scale && s > 0.5 * *prev);
+    *prev = s;
+    return done;
+}
+
 /* ln phi(x), the standard normal log-density. */
 static double normal_lpdf(double x)
 {
@@ -97,13 +112,13 @@ static double normal_lpdf(double x)
  * relative accuracy for x near 0 (r = p - 1/2 is exact there). */
 static double normal_ppf_central(double r)
 {
-    double x = r * 2.5066282746310002; /* sqrt(2 pi): the slope at 0 */
+    double x = r * 2.5066282746310002, prev = INFINITY; /* sqrt(2 pi): the slope at 0 */
     for (int i = 0; i < SL_ROOT_MAXIT; i++) {
         double f = 0.5 * erf(x * SL_SQRT1_2_HI) - r;
         double step = f / exp(normal_lpdf(x));
         step /= 1 + 0.5 * x * step;
         x -= step;
-        if (fabs(step) <= SL_EPS * fabs(x))
+        if (settled(step, &prev, x))
             break;
     }
     return x;
@@ -117,11 +132,12 @@ static double normal_isf_tail(double q)
     double t = sqrt(-2 * log(q));
     double x = t - (2.515517 + t * (0.802853 + t * 0.010328)) /
                        (1 + t * (1.432788 + t * (0.189269 + t * 0.001308)));
+    double prev = INFINITY;
     for (int i = 0; i < SL_ROOT_MAXIT; i++) {
         double sf = sl_stats_normal_sf(x);
         double step = (log(sf) - log(q)) * sf / exp(normal_lpdf(x));
         x += step;
-        if (fabs(step) <= SL_EPS * x)
+        if (settled(step, &prev, x))
             break;
     }
     return x;
@@ -217,6 +233,8 @@ static double beta_bgrat_half(double a, double lnx)
 {
     const double b = 0.5;
     double tt = a + (b - 1) / 2, u = -tt * lnx;
+    /* p_n for b = 1/2, rebuilt per call (~450 multiply-adds) rather than kept
+     * in a lazily filled static, which would be shared mutable state. */
     double p[SL_BGRAT_TERMS], q[SL_BGRAT_TERMS]; /* q_m = 1/(4^m (2m+1)!) */
     p[0] = q[0] = 1;
     for (int n = 1; n < SL_BGRAT_TERMS; n++) {
@@ -253,14 +271,14 @@ static void ibeta_half(const struct tbeta *b, double *w, double *w1)
     double a = b->a;
     if (b->y < 1.5 / (a + 2.5)) { /* x beyond the mean (a+1)/(a+b+2) */
         double lnpre = 0.5 * b->lny + a * b->lnx + log(2.0) - lbeta_half(a);
-        *w1 = exp(lnpre) * beta_cf(0.5, a, b->y);
+        *w1 = lnpre < SL_LN_UNDERFLOW ? 0 : exp(lnpre) * beta_cf(0.5, a, b->y);
         *w = 1 - *w1;
     } else if (a >= 15 && b->lnx >= -1) {
         *w = beta_bgrat_half(a, b->lnx);
         *w1 = 1 - *w;
     } else {
         double lnpre = a * b->lnx + 0.5 * b->lny - log(a) - lbeta_half(a);
-        *w = exp(lnpre) * beta_cf(a, 0.5, b->x);
+        *w = lnpre < SL_LN_UNDERFLOW ? 0 : exp(lnpre) * beta_cf(a, 0.5, b->x);
         *w1 = 1 - *w;
     }
 }
@@ -273,6 +291,8 @@ double sl_stats_t_sf(double t, double df)
         return sl_stats_normal_sf(t);
     if (t == 0 || isinf(t))
         return t == 0 ? 0.5 : (t > 0 ? 0 : 1);
+    if (df / 2 == 0) /* df below 1e-323: all the mass is at +-inf */
+        return 0.5;
     struct tbeta b;
     double w, w1;
     tbeta_init(&b, t, df);
@@ -293,17 +313,18 @@ struct troot {
     double ln_target; /* ln of the wanted F */
 };
 
-/* G(w) = +-(ln F(e^w) - ln target), signed to increase with w; *slope = G'(w). */
-static double troot_eval(const struct troot *r, double w, double *slope)
+/* G(w) = +-(ln F(t) - ln target) at t = e^w, signed to increase with w;
+ * *slope = G'(w) = t F'(t) / F(t) in absolute value. */
+static double troot_eval(const struct troot *r, double t, double *slope)
 {
     struct tbeta b;
     double i, i1;
-    tbeta_init(&b, exp(w), r->df);
+    tbeta_init(&b, t, r->df);
     ibeta_half(&b, &i, &i1);
     double lnf = log(0.5 * (r->central ? i1 : i));
     /* ln of the density: (a + 1/2) ln x - ln sqrt(df) - ln B(a, 1/2). */
     double lpdf = (b.a + 0.5) * b.lnx - 0.5 * log(r->df) - lbeta_half(b.a);
-    *slope = exp(lpdf + w - lnf);
+    *slope = exp(lpdf + log(t) - lnf);
     return r->central ? lnf - r->ln_target : r->ln_target - lnf;
 }
 
@@ -323,11 +344,11 @@ static double troot_start(double q, double df)
 static bool troot_bracket(const struct troot *r, double w0, double *lo, double *hi)
 {
     double slope, step = 1;
-    bool up = troot_eval(r, w0, &slope) < 0;
+    bool up = troot_eval(r, exp(w0), &slope) < 0;
     *lo = *hi = w0;
     for (int i = 0; i < 64; i++, step *= 2) {
         double w = up ? fmin(*hi + step, SL_LN_MAX) : fmax(*lo - step, -SL_LN_MAX);
-        bool below = troot_eval(r, w, &slope) < 0;
+        bool below = troot_eval(r, exp(w), &slope) < 0;
         if (up)
             *lo = *hi, *hi = w;
         else
@@ -341,7 +362,9 @@ static bool troot_bracket(const struct troot *r, double w0, double *lo, double *
 }
 
 /* t >= 0 with P(T > t) = q, 0 < q < 1/2: safeguarded Newton in ln t,
- * bisecting whenever a step would leave the bracket. */
+ * bisecting whenever a step would leave the bracket. The last step is
+ * applied to t itself: e^w would cost |w| ulps where t is astronomically
+ * large (df < 1). */
 static double t_isf(double q, double df)
 {
     struct troot r = {.df = df, .central = q > 0.25};
@@ -351,7 +374,7 @@ static double t_isf(double q, double df)
         return r.central ? 0 : INFINITY;
     w = 0.5 * (lo + hi);
     for (int i = 0; i < SL_ROOT_MAXIT; i++) {
-        double g = troot_eval(&r, w, &slope);
+        double g = troot_eval(&r, exp(w), &slope);
         if (g == 0)
             break;
         if (g < 0)
@@ -363,10 +386,11 @@ static double t_isf(double q, double df)
             next = 0.5 * (lo + hi);
         double moved = fabs(next - w);
         w = next;
-        if (moved <= 1e-15 * fmax(1, fabs(w)) || hi - lo <= 4e-16 * fmax(1, fabs(w)))
+        if (moved <= 1e-13 * fmax(1, fabs(w)) || hi - lo <= 4e-16 * fmax(1, fabs(w)))
             break;
     }
-    return exp(w);
+    double t = exp(w), g = troot_eval(&r, t, &slope);
+    return isfinite(g / slope) ? t * exp(-g / slope) : t;
 }
 
 double sl_stats_t_ppf(double p, double df)
@@ -477,9 +501,34 @@ static double gamma_q_small_a(double a, double x)
     return (expm1(lg) - xm1 - (xm1 + 1) * a * s) / exp(lg);
 }
 
+/* Q(a, x) for large a by Temme's uniform asymptotic expansion (N.M. Temme,
+ * SIAM J. Math. Anal. 10, 1979; DLMF 8.12.3, 8.12.8-8.12.10, 8.12.12):
+ *   Q = erfc(eta sqrt(a/2))/2 + e^(-a eta^2/2)/sqrt(2 pi a) (c0(eta) + c1(eta)/a),
+ *   eta^2/2 = lambda - 1 - ln lambda, lambda = x/a, eta of the sign of lambda - 1,
+ *   c0 = 1/(lambda-1) - 1/eta,
+ *   c1 = 1/eta^3 - 1/(lambda-1)^3 - 1/(lambda-1)^2 - 1/(12(lambda-1)),
+ * with their Taylor series where those cancel (|eta| < 1e-3). The next term
+ * is c2/a^2 ~ 1e-15 relative for a >= 1e5; the series and the continued
+ * fraction would need O(sqrt a) steps there. */
+static double gamma_q_temme(double a, double x)
+{
+    double r = (x - a) / a, eta = copysign(sqrt(-2 * log1pmx(r)), r), c0, c1;
+    if (fabs(eta) < 1e-3) {
+        c0 = -1.0 / 3 + eta * (1.0 / 12 + eta * (-2.0 / 135 + eta / 864));
+        c1 = -1.0 / 540 - eta / 288;
+    } else {
+        c0 = 1 / r - 1 / eta;
+        c1 = 1 / (eta * eta * eta) - 1 / (r * r * r) - 1 / (r * r) - 1 / (12 * r);
+    }
+    double y = eta * sqrt(a / 2);
+    return 0.5 * erfc(y) + exp(-y * y - 0.5 * log(a) - SL_LN_SQRT_2PI) * (c0 + c1 / a);
+}
+
 /* Regularized upper incomplete gamma Q(a, x), a > 0, 0 < x < inf. */
 static double gamma_q(double a, double x)
 {
+    if (a >= SL_TEMME_MIN_A)
+        return gamma_q_temme(a, x);
     if (a < 0.1 && x <= 1.1)
         return gamma_q_small_a(a, x);
     double pre = exp(gamma_lnprefix(a, x));
@@ -494,9 +543,9 @@ double sl_stats_chi2_sf(double x, double df)
         return NAN;
     if (x <= 0 || isinf(df))
         return 1;
-    if (isinf(x))
+    if (isinf(x) || df / 2 == 0) /* df below 1e-323: all the mass is at 0 */
         return 0;
-    return gamma_q(df / 2, x / 2);
+    return x / 2 == 0 ? 1 : gamma_q(df / 2, x / 2);
 }
 
 /* ===================================================================== *
@@ -663,20 +712,20 @@ static int srm_scan(const double *o, const double *w, size_t k, size_t *npos, do
                     double *sw, struct sl_err *err)
 {
     if (k < 2)
-        return sl_err_set(err, SL_EINVAL, "srm needs at least 2 variants (got %zu)", k);
+        return sl_err_set(err, SL_EINVAL, "need at least 2 variants (got %zu)", k);
     *npos = 0;
     *so = *sw = 0;
     for (size_t i = 0; i < k; i++) {
         if (!(isfinite(o[i]) && o[i] >= 0) || !(isfinite(w[i]) && w[i] >= 0))
             return sl_err_set(err, SL_EINVAL,
-                              "srm: count and weight %zu must be finite and >= 0 (got %g, %g)",
-                              i + 1, o[i], w[i]);
+                              "count and weight %zu must be finite and >= 0 (got %g, %g)", i + 1,
+                              o[i], w[i]);
         *npos += w[i] > 0;
         *so += o[i];
         *sw += w[i];
     }
     if (*npos < 2)
-        return sl_err_set(err, SL_EINVAL, "srm: weights must include at least 2 positive values");
+        return sl_err_set(err, SL_EINVAL, "weights must include at least 2 positive values");
     return 0;
 }
 
@@ -728,7 +777,7 @@ static int mw_finish(const struct mw_acc *acc, struct sl_mann_whitney *out, stru
 {
     double n1 = acc->n1, n2 = acc->n2, nn = n1 + n2;
     if (n1 == 0 || n2 == 0)
-        return sl_err_set(err, SL_EINVAL, "mann_whitney: empty sample (n1 = %g, n2 = %g)", n1, n2);
+        return sl_err_set(err, SL_EINVAL, "empty sample (n1 = %g, n2 = %g)", n1, n2);
     double mu = n1 * n2 / 2, dev = fabs(acc->u - mu) - 0.5;
     double var = n1 * n2 / 12 * ((nn + 1) - acc->ties / (nn * (nn - 1)));
     struct sl_mann_whitney r = {.u = acc->u, .z = 0, .p = 1};
@@ -759,19 +808,18 @@ int sl_stats_mann_whitney(const double *x, size_t n1, const double *y, size_t n2
                           struct sl_mann_whitney *out, struct sl_err *err)
 {
     if (n1 == 0 || n2 == 0)
-        return sl_err_set(err, SL_EINVAL, "mann_whitney: empty sample (n1 = %zu, n2 = %zu)", n1,
-                          n2);
+        return sl_err_set(err, SL_EINVAL, "empty sample (n1 = %zu, n2 = %zu)", n1, n2);
     int rc = -1;
     double *xs = malloc((n1 + n2) * sizeof *xs);
     if (!xs) {
-        sl_err_set(err, SL_ENOMEM, "mann_whitney: cannot allocate %zu values", n1 + n2);
+        sl_err_set(err, SL_ENOMEM, "cannot allocate %zu values", n1 + n2);
         goto done;
     }
     double *ys = xs + n1;
     for (size_t i = 0; i < n1 + n2; i++) {
         xs[i] = i < n1 ? x[i] : y[i - n1];
         if (isnan(xs[i])) {
-            sl_err_set(err, SL_EINVAL, "mann_whitney: %s[%zu] is NaN", i < n1 ? "x" : "y",
+            sl_err_set(err, SL_EINVAL, "%s[%zu] is NaN", i < n1 ? "x" : "y",
                        (i < n1 ? i : i - n1) + 1);
             goto done;
         }
@@ -817,7 +865,7 @@ static double power_at(double k, double z)
 static double solve_k(double power, double z)
 {
     double target = 1 - power, lo = 0, hi = z + sl_stats_normal_ppf(power);
-    double k = hi;
+    double k = hi, prev = INFINITY;
     for (int i = 0; i < SL_ROOT_MAXIT; i++) {
         double beta = sl_stats_normal_sf(k - z) - sl_stats_normal_sf(k + z);
         if (beta == target)
@@ -830,9 +878,9 @@ static double solve_k(double power, double z)
         double next = k - (beta - target) / slope;
         if (!(next > lo && next < hi))
             next = 0.5 * (lo + hi);
-        double moved = fabs(next - k);
+        double step = next - k;
         k = next;
-        if (moved <= 1e-15 * k || hi - lo <= 1e-15 * hi)
+        if (settled(step, &prev, k) || hi - lo <= 4 * DBL_EPSILON * hi)
             break;
     }
     return k;
@@ -906,8 +954,7 @@ static int msprt_look(double diff, double s2, double tau2, double theta0, double
     double ll = -0.5 * log1p(r) + d * d / (2 * s2) * shrink;
     double half = sqrt(2 * s2 * (1 + 1 / r) * (-log(alpha) + 0.5 * log1p(r)));
     if (isnan(ll) || isnan(half))
-        return sl_err_set(err, SL_EINVAL, "msprt: s2 = %g and tau2 = %g are too far apart", s2,
-                          tau2);
+        return sl_err_set(err, SL_EINVAL, "s2 = %g and tau2 = %g are too far apart", s2, tau2);
     out->log_lambda = ll;
     out->lambda = exp(ll);
     out->p = fmin(1, exp(-ll));

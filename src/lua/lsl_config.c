@@ -38,8 +38,7 @@ static void *lsl_box(lua_State *L, size_t n, size_t size)
 }
 
 /* Array of strings at t[key]; the box is left on the stack. */
-static const char **lsl_strings(lua_State *L, int idx, const char *what, const char *key,
-                                size_t *n)
+static const char **lsl_strings(lua_State *L, int idx, const char *what, const char *key, size_t *n)
 {
     *n = lsl_array(L, idx, what, key);
     if (*n == 0)
@@ -65,10 +64,10 @@ static int lsl_choice(lua_State *L, const char *what, const char *name, const ch
 
 /* ---- models --------------------------------------------------------------------------- */
 
-static const char *const sl_model_keys[] = {"id", "version", "path", "config", "health", "live",
-                                            NULL};
-static const char *const sl_health_list[] = {"healthy", "degraded", "unhealthy", "loading",
-                                             "failed", NULL};
+static const char *const sl_model_keys[] = {"id",     "version", "path", "config",
+                                            "health", "live",    NULL};
+static const char *const sl_health_list[] = {"healthy", "degraded", "unhealthy",
+                                             "loading", "failed",   NULL};
 
 /* eng:add_model{id=, version=, path=, config=, health=, live=} -> true | nil, msg */
 int lsl_engine_add_model(lua_State *L)
@@ -114,17 +113,32 @@ int lsl_engine_set_live(lua_State *L)
 
 /* ---- tests ---------------------------------------------------------------------------------- */
 
-static const char *const sl_test_keys[] = {
-    "id", "name", "description", "model", "control", "treatment", "ramp", "routing",
-    "duration_hours", "target_sample_size", "alpha", "minimum_effect_size", "auto_promote",
-    "auto_rollback", "success_metrics", "guard_metrics", "created_by", "tags", NULL};
+static const char *const sl_test_keys[] = {"id",
+                                           "name",
+                                           "description",
+                                           "model",
+                                           "control",
+                                           "treatment",
+                                           "ramp",
+                                           "routing",
+                                           "duration_hours",
+                                           "target_sample_size",
+                                           "alpha",
+                                           "minimum_effect_size",
+                                           "auto_promote",
+                                           "auto_rollback",
+                                           "success_metrics",
+                                           "guard_metrics",
+                                           "created_by",
+                                           "tags",
+                                           "policies",
+                                           NULL};
 static const char *const sl_step_keys[] = {"at_hours", "treatment", "control", NULL};
 static const char *const sl_arm_keys[] = {"model", "version", NULL};
 static const char *const sl_guard_keys[] = {"metric", "type", "threshold", "action", NULL};
 static const char *const sl_routing_list[] = {"hash", "random", "sticky", "weighted_round_robin",
                                               NULL};
-static const char *const sl_guard_types[] = {"maximum", "minimum", "percentage", "absolute",
-                                             NULL};
+static const char *const sl_guard_types[] = {"maximum", "minimum", "percentage", "absolute", NULL};
 static const char *const sl_guard_actions[] = {"pause", "rollback", "alert", "reduce_traffic",
                                                NULL};
 
@@ -140,8 +154,10 @@ static const char *lsl_arm_version(lua_State *L, int idx, const char *key, const
         const char *m = sl_lua_field_string(L, lua_gettop(L), key, "model");
         v = sl_lua_field_string(L, lua_gettop(L), key, "version");
         if (m && *model && strcmp(m, *model) != 0)
-            luaL_error(L, "%s.model: '%s' differs from '%s'; control and treatment are versions "
-                          "of one model", key, m, *model);
+            luaL_error(L,
+                       "%s.model: '%s' differs from '%s'; control and treatment are versions "
+                       "of one model",
+                       key, m, *model);
         if (m)
             *model = m;
     } else if (t != LUA_TNIL) {
@@ -188,8 +204,8 @@ static struct sl_guard_config *lsl_guards(lua_State *L, int idx, size_t *n)
         const char *type = sl_lua_field_string(L, top, w, "type");
         const char *action = sl_lua_field_string(L, top, w, "action");
         g[i].type = lsl_choice(L, "guard_metrics.type", type ? type : "maximum", sl_guard_types);
-        g[i].action = lsl_choice(L, "guard_metrics.action", action ? action : "alert",
-                                 sl_guard_actions);
+        g[i].action =
+            lsl_choice(L, "guard_metrics.action", action ? action : "alert", sl_guard_actions);
         g[i].threshold = sl_lua_field_number(L, top, w, "threshold", 0);
         lua_pop(L, 1);
     }
@@ -234,6 +250,9 @@ int lsl_engine_create_test(lua_State *L)
     lsl_test_config(L, 2, &c);
     char id[SL_ID_MAX + 1];
     struct sl_err err;
+    if (lua_getfield(L, 2, "policies") != LUA_TNIL &&
+        !(c.policies = lsl_policies_json(L, u, -1, SL_KIND_TEST, &err)))
+        return sl_lua_fail(L, &err);
     int rc = sl_engine_create_test(u->eng, &c, id, &err);
     lsl_engine_after(L, u);
     if (rc)
@@ -242,12 +261,26 @@ int lsl_engine_create_test(lua_State *L)
     return 1;
 }
 
-/* ---- canaries --------------------------------------------------------------------------------- */
+/* ---- canaries ---------------------------------------------------------------------------------
+ */
 
-static const char *const sl_canary_keys[] = {
-    "id", "name", "model", "stable", "canary", "traffic", "duration_minutes",
-    "success_threshold", "error_threshold", "auto_promote", "auto_rollback",
-    "health_check_interval_ms", "promotion_criteria", "metrics", "created_by", NULL};
+static const char *const sl_canary_keys[] = {"id",
+                                             "name",
+                                             "model",
+                                             "stable",
+                                             "canary",
+                                             "traffic",
+                                             "duration_minutes",
+                                             "success_threshold",
+                                             "error_threshold",
+                                             "auto_promote",
+                                             "auto_rollback",
+                                             "health_check_interval_ms",
+                                             "promotion_criteria",
+                                             "metrics",
+                                             "created_by",
+                                             "policies",
+                                             NULL};
 static const char *const sl_criterion_keys[] = {"metric", "op", "value", "for_minutes", NULL};
 static const char *const sl_op_list[] = {">", "<", ">=", "<=", "==", "!=", NULL};
 
@@ -289,8 +322,7 @@ static void lsl_canary_config(lua_State *L, int idx, struct sl_canary_config *c)
     c->error_threshold = sl_lua_field_number(L, idx, w, "error_threshold", 0);
     c->auto_promote = sl_lua_field_bool(L, idx, w, "auto_promote", 0);
     c->auto_rollback = sl_lua_field_bool(L, idx, w, "auto_rollback", 0);
-    c->health_check_interval_ms =
-        sl_lua_field_number(L, idx, w, "health_check_interval_ms", 10000);
+    c->health_check_interval_ms = sl_lua_field_number(L, idx, w, "health_check_interval_ms", 10000);
     c->created_by = sl_lua_field_string(L, idx, w, "created_by");
     c->criteria = lsl_criteria(L, idx, &c->ncriteria);
     c->metrics = lsl_strings(L, idx, w, "metrics", &c->nmetrics);
@@ -305,6 +337,9 @@ int lsl_engine_create_canary(lua_State *L)
     lsl_canary_config(L, 2, &c);
     char id[SL_ID_MAX + 1];
     struct sl_err err;
+    if (lua_getfield(L, 2, "policies") != LUA_TNIL &&
+        !(c.policies = lsl_policies_json(L, u, -1, SL_KIND_CANARY, &err)))
+        return sl_lua_fail(L, &err);
     int rc = sl_engine_create_canary(u->eng, &c, id, &err);
     lsl_engine_after(L, u);
     if (rc)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "lsl.h"
+#include "host.h"
 #include "lsl_engine.h"
 
 #define SL_ENGINE_MT "sluice.Engine"
@@ -71,9 +72,57 @@ int lsl_engine_result(lua_State *L, struct lsl_engine *u, int rc, const struct s
     return 1;
 }
 
-static const char *const sl_engine_keys[] = {
-    "clock", "max_tests", "max_canaries", "history", "shards", "window_seconds",
-    "window_slots", "event_ring", "sticky_capacity", NULL};
+static const char *const sl_engine_keys[] = {"clock",
+                                             "max_tests",
+                                             "max_canaries",
+                                             "history",
+                                             "shards",
+                                             "window_seconds",
+                                             "window_slots",
+                                             "event_ring",
+                                             "sticky_capacity",
+                                             "policy_dirs",
+                                             "policy_limits",
+                                             "max_policy_failures",
+                                             NULL};
+static const char *const sl_limit_keys[] = {"memory_bytes", "instructions", "wall_ms", NULL};
+
+/* Host options from engine{policy_dirs=, policy_limits=, max_policy_failures=};
+ * the dirs stay borrowed from the options table (on the stack). Returns the
+ * number of dirs. */
+static size_t lsl_host_opts(lua_State *L, struct sl_host_opts *ho, const char **dirs, size_t max)
+{
+    sl_host_opts_default(ho);
+    if (!lua_istable(L, 1))
+        return 0;
+    ho->max_failures =
+        (int)sl_lua_field_number(L, 1, "engine", "max_policy_failures", ho->max_failures);
+    if (lua_getfield(L, 1, "policy_limits") == LUA_TTABLE) {
+        int t = lua_gettop(L);
+        sl_lua_check_keys(L, t, "engine.policy_limits", sl_limit_keys);
+        struct sl_sandbox_limits *l = &ho->limits;
+        l->memory_bytes = (size_t)sl_lua_field_number(L, t, "policy_limits", "memory_bytes",
+                                                      (double)l->memory_bytes);
+        l->instructions = (long)sl_lua_field_number(L, t, "policy_limits", "instructions",
+                                                    (double)l->instructions);
+        l->wall_ms = sl_lua_field_number(L, t, "policy_limits", "wall_ms", l->wall_ms);
+    }
+    lua_pop(L, 1);
+    size_t n = 0;
+    if (lua_getfield(L, 1, "policy_dirs") != LUA_TNIL) {
+        luaL_argcheck(L, lua_istable(L, -1), 1, "engine.policy_dirs must be a list of paths");
+        for (n = 0; n < lua_rawlen(L, -1) && n < max; n++) {
+            if (lua_rawgeti(L, -1, (lua_Integer)n + 1) != LUA_TSTRING)
+                luaL_error(L, "engine.policy_dirs[%d]: expected a path", (int)n + 1);
+            dirs[n] = lua_tostring(L, -1); /* held by the options table */
+            lua_pop(L, 1);
+        }
+        if (n == 0)
+            luaL_error(L, "engine.policy_dirs: empty list");
+    }
+    lua_pop(L, 1);
+    return n;
+}
 
 static void lsl_engine_opts(lua_State *L, struct sl_engine_opts *o)
 {
@@ -111,8 +160,17 @@ static int lsl_engine_new(lua_State *L)
         u->last_time = -INFINITY;
     }
     struct sl_err err;
+    struct sl_host_opts ho;
+    const char *dirs[64];
+    size_t ndirs = lsl_host_opts(L, &ho, dirs, 64);
     if (!(u->eng = sl_engine_new(&o, &err)))
         return luaL_error(L, "engine: %s", err.msg);
+    if (ndirs) {
+        ho.dirs = dirs;
+        ho.ndirs = ndirs;
+        if (!(u->host = sl_host_new(u->eng, &ho, &err)))
+            return luaL_error(L, "engine: policies: %s", err.msg);
+    }
     lsl_engine_after(L, u);
     return 1;
 }
@@ -120,6 +178,8 @@ static int lsl_engine_new(lua_State *L)
 static int lsl_engine_gc(lua_State *L)
 {
     struct lsl_engine *u = luaL_checkudata(L, 1, SL_ENGINE_MT);
+    sl_host_delete(u->host); /* before the engine it evaluates for */
+    u->host = NULL;
     sl_engine_delete(u->eng);
     u->eng = NULL;
     luaL_unref(L, LUA_REGISTRYINDEX, u->clock_ref);
@@ -150,13 +210,34 @@ static int lsl_engine_verb(lua_State *L, int verb)
     int rc = sl_engine_act(u->eng, id, verb, "user", reason, &err);
     return lsl_engine_result(L, u, rc, &err);
 }
-static int lsl_engine_start(lua_State *L) { return lsl_engine_verb(L, SL_VERB_START); }
-static int lsl_engine_pause(lua_State *L) { return lsl_engine_verb(L, SL_VERB_PAUSE); }
-static int lsl_engine_resume(lua_State *L) { return lsl_engine_verb(L, SL_VERB_RESUME); }
-static int lsl_engine_stop(lua_State *L) { return lsl_engine_verb(L, SL_VERB_STOP); }
-static int lsl_engine_promote(lua_State *L) { return lsl_engine_verb(L, SL_VERB_PROMOTE); }
-static int lsl_engine_retry(lua_State *L) { return lsl_engine_verb(L, SL_VERB_RETRY); }
-static int lsl_engine_fail(lua_State *L) { return lsl_engine_verb(L, SL_VERB_FAIL); }
+static int lsl_engine_start(lua_State *L)
+{
+    return lsl_engine_verb(L, SL_VERB_START);
+}
+static int lsl_engine_pause(lua_State *L)
+{
+    return lsl_engine_verb(L, SL_VERB_PAUSE);
+}
+static int lsl_engine_resume(lua_State *L)
+{
+    return lsl_engine_verb(L, SL_VERB_RESUME);
+}
+static int lsl_engine_stop(lua_State *L)
+{
+    return lsl_engine_verb(L, SL_VERB_STOP);
+}
+static int lsl_engine_promote(lua_State *L)
+{
+    return lsl_engine_verb(L, SL_VERB_PROMOTE);
+}
+static int lsl_engine_retry(lua_State *L)
+{
+    return lsl_engine_verb(L, SL_VERB_RETRY);
+}
+static int lsl_engine_fail(lua_State *L)
+{
+    return lsl_engine_verb(L, SL_VERB_FAIL);
+}
 
 /* eng:rollback(id [, reason [, trigger]]) -> true | nil, msg; trigger names a
  * canary rollback trigger ("error_rate", ..., default "manual"). */
@@ -284,8 +365,8 @@ static int lsl_engine_record(lua_State *L)
         sl_err_set(&err, SL_EINVAL, "unknown variant '%s'", variant);
         return sl_lua_fail(L, &err);
     }
-    int rc = sl_engine_record(u->eng, id, arm, lua_toboolean(L, 4), latency, samples,
-                              (size_t)n, &err);
+    int rc =
+        sl_engine_record(u->eng, id, arm, lua_toboolean(L, 4), latency, samples, (size_t)n, &err);
     return lsl_engine_result(L, u, rc, &err);
 }
 
@@ -347,6 +428,9 @@ static const luaL_Reg sl_engine_methods[] = {
     {"events", lsl_engine_events},
     {"metrics", lsl_engine_metrics},
     {"variant_bytes", lsl_engine_variant_bytes},
+    {"policies", lsl_engine_policies},
+    {"reload_policies", lsl_engine_reload_policies},
+    {"policy_log", lsl_engine_policy_log},
     {NULL, NULL},
 };
 

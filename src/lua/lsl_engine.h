@@ -8,10 +8,13 @@
 
 #include "lsl.h"
 
+struct sl_host;
+
 struct lsl_engine {
     struct sl_engine *eng;
-    lua_State *L;        /* the thread of the current call: the clock runs there */
-    int clock_ref;       /* registry ref of the clock function, or LUA_NOREF */
+    struct sl_host *host; /* NULL unless policy_dirs were given */
+    lua_State *L;         /* the thread of the current call: the clock runs there */
+    int clock_ref;        /* registry ref of the clock function, or LUA_NOREF */
     double last_time;
     char clock_err[SL_ERR_MSG_MAX];
 };
@@ -24,6 +27,15 @@ void lsl_engine_after(lua_State *L, struct lsl_engine *u);
 int lsl_engine_result(lua_State *L, struct lsl_engine *u, int rc, const struct sl_err *err);
 
 /* lsl_config.c */
+/* Convert the `policies` table at idx into canonical JSON text, pushed as a
+ * Lua string (validated against u's loaded policies when it has a host);
+ * kind is SL_KIND_TEST or SL_KIND_CANARY. Raises on shape errors; returns
+ * NULL with err when a named policy is not loaded. [-0, +1, v] */
+const char *lsl_policies_json(lua_State *L, struct lsl_engine *u, int idx, int kind,
+                              struct sl_err *err);
+int lsl_engine_policies(lua_State *L);
+int lsl_engine_reload_policies(lua_State *L);
+int lsl_engine_policy_log(lua_State *L);
 int lsl_engine_add_model(lua_State *L);
 int lsl_engine_set_health(lua_State *L);
 int lsl_engine_set_live(lua_State *L);
@@ -31,6 +43,11 @@ int lsl_engine_create_test(lua_State *L);
 int lsl_engine_create_canary(lua_State *L);
 
 /* lsl_snapshot.c */
+/* Push one arm's metrics as a plain table (also used to build policy views,
+ * in a policy's own state). [-0, +1, m] */
+void lsl_push_variant_metrics(lua_State *L, const struct sl_variant_metrics *m);
+/* Push a test's statistics (docs/policies.md, view.stats). [-0, +1, m] */
+void lsl_push_test_stats(lua_State *L, const struct sl_test_stats *s);
 int lsl_engine_models(lua_State *L);
 int lsl_engine_test(lua_State *L);
 int lsl_engine_tests(lua_State *L);

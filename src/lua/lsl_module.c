@@ -3,10 +3,7 @@
 #include <string.h>
 
 #include "lsl.h"
-#if __has_include("lsl_stats.h") /* TEMP until stats lands */
 #include "lsl_stats.h"
-#define SL_HAVE_STATS 1
-#endif
 
 int sl_lua_fail(lua_State *L, const struct sl_err *err)
 {
@@ -22,8 +19,7 @@ void sl_lua_check_keys(lua_State *L, int idx, const char *what, const char *cons
     while (lua_next(L, idx)) { /* STACK: key value */
         lua_pop(L, 1);
         if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "%s: keys must be strings (got a %s key)", what,
-                       luaL_typename(L, -1));
+            luaL_error(L, "%s: keys must be strings (got a %s key)", what, luaL_typename(L, -1));
         const char *k = lua_tostring(L, -1);
         size_t i = 0;
         while (allowed[i] && strcmp(allowed[i], k) != 0)
@@ -87,9 +83,7 @@ int luaopen_sluice(lua_State *L)
     lua_setfield(L, -2, "version");
     sl_lua_open_sketch(L);
     sl_lua_open_engine(L);
-#ifdef SL_HAVE_STATS
     sl_lua_push_stats(L);
     lua_setfield(L, -2, "stats");
-#endif
     return 1;
 }

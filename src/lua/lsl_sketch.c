@@ -76,10 +76,22 @@ static int lsl_sketch_stat(lua_State *L, int which)
         lua_pushnumber(L, v[which]);
     return 1;
 }
-static int lsl_sketch_sum(lua_State *L) { return lsl_sketch_stat(L, 0); }
-static int lsl_sketch_min(lua_State *L) { return lsl_sketch_stat(L, 1); }
-static int lsl_sketch_max(lua_State *L) { return lsl_sketch_stat(L, 2); }
-static int lsl_sketch_mean(lua_State *L) { return lsl_sketch_stat(L, 3); }
+static int lsl_sketch_sum(lua_State *L)
+{
+    return lsl_sketch_stat(L, 0);
+}
+static int lsl_sketch_min(lua_State *L)
+{
+    return lsl_sketch_stat(L, 1);
+}
+static int lsl_sketch_max(lua_State *L)
+{
+    return lsl_sketch_stat(L, 2);
+}
+static int lsl_sketch_mean(lua_State *L)
+{
+    return lsl_sketch_stat(L, 3);
+}
 
 /* s:merge(other) -> s   [-0, +1, v] */
 static int lsl_sketch_merge(lua_State *L)
@@ -114,10 +126,11 @@ static int lsl_sketch_tostring(lua_State *L)
 }
 
 static const luaL_Reg sl_sketch_methods[] = {
-    {"add", lsl_sketch_add},     {"quantile", lsl_sketch_quantile}, {"count", lsl_sketch_count},
-    {"sum", lsl_sketch_sum},     {"min", lsl_sketch_min},           {"max", lsl_sketch_max},
-    {"mean", lsl_sketch_mean},   {"merge", lsl_sketch_merge},       {"counts", lsl_sketch_counts},
-    {NULL, NULL},
+    {"add", lsl_sketch_add},       {"quantile", lsl_sketch_quantile},
+    {"count", lsl_sketch_count},   {"sum", lsl_sketch_sum},
+    {"min", lsl_sketch_min},       {"max", lsl_sketch_max},
+    {"mean", lsl_sketch_mean},     {"merge", lsl_sketch_merge},
+    {"counts", lsl_sketch_counts}, {NULL, NULL},
 };
 
 void sl_lua_open_sketch(lua_State *L)

@@ -78,7 +78,7 @@ static void lsl_push_custom(lua_State *L, const struct sl_variant_metrics *m)
 
 /* Push {requests, successes, errors, error_rate, success_rate, throughput,
  * span_seconds, latency = {...}, metrics = {...}}. [-0, +1, m] */
-static void lsl_push_variant_metrics(lua_State *L, const struct sl_variant_metrics *m)
+void lsl_push_variant_metrics(lua_State *L, const struct sl_variant_metrics *m)
 {
     lua_createtable(L, 0, 10);
     lsl_set_int(L, "requests", (lua_Integer)m->requests);
@@ -117,7 +117,7 @@ int lsl_engine_metrics(lua_State *L)
     double window = luaL_optnumber(L, 4, 0);
     int arm = strcmp(v, "treatment") == 0 || strcmp(v, "canary") == 0 ? 1
               : strcmp(v, "control") == 0 || strcmp(v, "stable") == 0 ? 0
-                                                                        : -1;
+                                                                      : -1;
     luaL_argcheck(L, arm >= 0, 3, "variant must be control, treatment, stable or canary");
     struct sl_variant_metrics m;
     struct sl_err err;
@@ -229,6 +229,15 @@ static void lsl_push_test(lua_State *L, struct sl_engine *eng, const struct sl_t
     lsl_set_bool(L, "in_history", t->in_history);
     lsl_push_arms(L, eng, c->id, "control", "treatment");
     lua_setfield(L, -2, "metrics");
+    struct sl_test_stats st;
+    if (sl_engine_test_stats(eng, c->id, &st, NULL) == 0) {
+        lsl_push_test_stats(L, &st);
+        lua_setfield(L, -2, "stats");
+    }
+    if (t->recommendation) {
+        lsl_set_str(L, "recommendation", sl_recommendation_name(t->recommendation));
+        lsl_set_str(L, "recommendation_reason", t->recommendation_reason);
+    }
 }
 
 /* eng:test(id) -> table | nil, msg */
@@ -386,7 +395,8 @@ int lsl_engine_history(lua_State *L)
     return 1;
 }
 
-/* ---- models and events ------------------------------------------------------------------------ */
+/* ---- models and events ------------------------------------------------------------------------
+ */
 
 /* eng:models() -> array of {id, live, claimed_by, versions = {...}} */
 int lsl_engine_models(lua_State *L)
@@ -421,8 +431,8 @@ int lsl_engine_models(lua_State *L)
 
 static void lsl_push_event(lua_State *L, const struct sl_event *e)
 {
-    static const char *const kinds[] = {"model", "lifecycle", "allocation",
-                                        "decision", "health", "error"};
+    static const char *const kinds[] = {"model",  "lifecycle", "allocation", "decision",
+                                        "health", "error",     "policy"};
     lua_createtable(L, 0, 10);
     lsl_set_int(L, "seq", (lua_Integer)e->seq);
     lsl_set_num(L, "at", e->at);
@@ -472,4 +482,55 @@ int lsl_engine_events(lua_State *L)
         since = buf[got - 1]->seq;
     }
     return 1;
+}
+
+/* ---- statistics ------------------------------------------------------------------- */
+
+static void lsl_push_analysis(lua_State *L, const struct sl_metric_analysis *m, bool proportion)
+{
+    lua_createtable(L, 0, 14);
+    lsl_set_int(L, "n1", (lua_Integer)m->n1);
+    lsl_set_int(L, "n2", (lua_Integer)m->n2);
+    if (m->valid) {
+        lsl_set_num(L, proportion ? "p1" : "mean1", m->mean1);
+        lsl_set_num(L, proportion ? "p2" : "mean2", m->mean2);
+        lsl_set_num(L, "diff", m->diff);
+        lsl_set_num(L, "se", m->se);
+        lsl_set_num(L, "p", m->p);
+        lsl_set_num(L, "ci_low", m->ci_low);
+        lsl_set_num(L, "ci_high", m->ci_high);
+    }
+    lua_createtable(L, 0, 4);
+    lsl_set_num(L, "p", m->seq_p);
+    lsl_set_num(L, "ci_low", isinf(m->seq_ci_low) ? NAN : m->seq_ci_low);
+    lsl_set_num(L, "ci_high", isinf(m->seq_ci_high) ? NAN : m->seq_ci_high);
+    lsl_set_int(L, "looks", (lua_Integer)m->looks);
+    lua_setfield(L, -2, "sequential");
+    lsl_set_num(L, "power", m->power);
+    lsl_set_num(L, "needed", m->needed);
+}
+
+void lsl_push_test_stats(lua_State *L, const struct sl_test_stats *s)
+{
+    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 4);
+    lsl_set_num(L, "chi2", s->srm_chi2);
+    lsl_set_int(L, "df", 1);
+    lsl_set_num(L, "p", s->srm_p);
+    lsl_set_num(L, "expected_treatment_share", s->expected_treatment_share);
+    lua_setfield(L, -2, "srm");
+    lsl_push_analysis(L, &s->error_rate, true);
+    lua_setfield(L, -2, "error_rate");
+    lsl_push_analysis(L, &s->latency, false);
+    lua_setfield(L, -2, "latency");
+    lua_createtable(L, 0, (int)s->nmetrics);
+    for (size_t j = 0; j < s->nmetrics; j++) {
+        lsl_push_analysis(L, &s->metrics[j], false);
+        lua_setfield(L, -2, s->metrics[j].name);
+    }
+    lua_setfield(L, -2, "metrics");
+    if (s->nmetrics) { /* the primary success metric's power, at the top level too */
+        lsl_set_num(L, "power", s->metrics[0].power);
+        lsl_set_num(L, "needed", s->metrics[0].needed);
+    }
 }

@@ -45,8 +45,7 @@ bool tap_is_str(const char *got, const char *want, const char *file, int line, c
     return r;
 }
 
-bool tap_near(double got, double want, double rel_tol, const char *file, int line,
-              const char *what)
+bool tap_near(double got, double want, double rel_tol, const char *file, int line, const char *what)
 {
     double scale = fabs(want) > 1e-300 ? fabs(want) : 1e-300;
     bool cond = got == want || fabs(got - want) <= rel_tol * scale;

@@ -18,7 +18,7 @@ bool tap_near(double got, double want, double rel_tol, const char *file, int lin
 void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tap_done(void);
 
-#define ok(cond, ...) tap_ok((cond), __FILE__, __LINE__, __VA_ARGS__)
+#define ok(cond, ...)           tap_ok((cond), __FILE__, __LINE__, __VA_ARGS__)
 #define is_int(got, want, what) tap_is_int((got), (want), __FILE__, __LINE__, (what))
 #define is_str(got, want, what) tap_is_str((got), (want), __FILE__, __LINE__, (what))
 /* near: |got - want| <= rel_tol * max(|want|, tiny) */

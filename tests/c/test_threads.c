@@ -255,7 +255,6 @@ static void test_bug_reader_slots_never_reused(void)
     sl_engine_delete(e);
 }
 
-
 /* Bug: router.c sl_router_retire stamps an item with the generation still
  * published (r->gen), and sl_router_reclaim frees it once every reader has
  * reported that generation - which a reader also does when it is about to use

@@ -1,0 +1,385 @@
+#include "lsl_view.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lsl_engine.h"
+#include "stats.h"
+
+#define SL_VIEW_MT "sluice.View"
+
+/* ---- the proxy: userdata with user values (backing, path, recorder) ---------------- */
+
+static void sl_view_wrap(lua_State *L, int backing, const char *path, int recorder);
+
+static void sl_view_record(lua_State *L, int recorder, const char *path, int value)
+{
+    int t = lua_type(L, value);
+    if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN)
+        return;
+    lua_pushvalue(L, value);
+    lua_setfield(L, recorder, path);
+}
+
+/* Push the view of `value` found at key under the proxy at 1 (tables are
+ * wrapped, scalars recorded). [-0, +1, m] */
+static void sl_view_child(lua_State *L, int value, int key)
+{
+    lua_getiuservalue(L, 1, 2); /* path */
+    lua_getiuservalue(L, 1, 3); /* recorder */
+    int t = lua_type(L, key);
+    const char *k = t == LUA_TSTRING || t == LUA_TNUMBER ? lua_tostring(L, key) : "?";
+    const char *base = lua_tostring(L, -2);
+    const char *path = lua_pushfstring(L, "%s%s%s", base, *base ? "." : "", k);
+    /* STACK: ... path_base recorder path */
+    if (lua_istable(L, value))
+        sl_view_wrap(L, value, path, lua_gettop(L) - 1);
+    else {
+        sl_view_record(L, lua_gettop(L) - 1, path, value);
+        lua_pushvalue(L, value);
+    }
+    lua_replace(L, -4);
+    lua_pop(L, 2);
+}
+
+static int sl_view_index(lua_State *L)
+{
+    lua_getiuservalue(L, 1, 1);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2); /* STACK: proxy key backing value */
+    if (lua_isfunction(L, -1))
+        return 1;
+    sl_view_child(L, 4, 2);
+    return 1;
+}
+
+static int sl_view_newindex(lua_State *L)
+{
+    return luaL_error(L, "the view is read-only (tried to set '%s')",
+                      lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
+}
+
+static int sl_view_len(lua_State *L)
+{
+    lua_getiuservalue(L, 1, 1);
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+    return 1;
+}
+
+/* The iterator of pairs(view): next over the backing table, values viewed. */
+static int sl_view_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_getiuservalue(L, 1, 1);
+    lua_pushvalue(L, 2);
+    if (!lua_next(L, 3)) /* STACK: proxy key backing [nextkey value] */
+        return 0;
+    if (!lua_isfunction(L, 5))
+        sl_view_child(L, 5, 4);
+    else
+        lua_pushvalue(L, 5);
+    lua_pushvalue(L, 4);
+    lua_insert(L, -2);
+    return 2;
+}
+
+static int sl_view_pairs(lua_State *L)
+{
+    lua_pushcfunction(L, sl_view_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int sl_view_tostring(lua_State *L)
+{
+    lua_getiuservalue(L, 1, 2);
+    lua_pushfstring(L, "sluice.view(%s)", *lua_tostring(L, -1) ? lua_tostring(L, -1) : "root");
+    return 1;
+}
+
+static void sl_view_metatable(lua_State *L)
+{
+    if (!luaL_newmetatable(L, SL_VIEW_MT))
+        return;
+    static const luaL_Reg mt[] = {
+        {"__index", sl_view_index}, {"__newindex", sl_view_newindex}, {"__len", sl_view_len},
+        {"__pairs", sl_view_pairs}, {"__tostring", sl_view_tostring}, {NULL, NULL}};
+    luaL_setfuncs(L, mt, 0);
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+}
+
+static void sl_view_wrap(lua_State *L, int backing, const char *path, int recorder)
+{
+    backing = lua_absindex(L, backing);
+    recorder = lua_absindex(L, recorder);
+    lua_newuserdatauv(L, 0, 3);
+    lua_pushvalue(L, backing);
+    lua_setiuservalue(L, -2, 1);
+    lua_pushstring(L, path);
+    lua_setiuservalue(L, -2, 2);
+    lua_pushvalue(L, recorder);
+    lua_setiuservalue(L, -2, 3);
+    sl_view_metatable(L);
+    lua_setmetatable(L, -2);
+}
+
+/* ---- data --------------------------------------------------------------------------- */
+
+static void sl_set_num(lua_State *L, const char *k, double v)
+{
+    if (isnan(v))
+        return;
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void sl_set_str(lua_State *L, const char *k, const char *v)
+{
+    if (!v)
+        return;
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void sl_set_bool(lua_State *L, const char *k, bool v)
+{
+    lua_pushboolean(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void sl_push_strings(lua_State *L, const char *const *v, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, v[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+/* Both arms into the table at -1 under names a0/a1, over window (0: all). */
+static void sl_view_arms(lua_State *L, struct sl_engine *eng, const char *id, double window,
+                         const char *a0, const char *a1)
+{
+    struct sl_variant_metrics m;
+    for (int arm = 0; arm < 2; arm++) {
+        if (sl_engine_metrics(eng, id, arm, window, &m, NULL))
+            continue;
+        lsl_push_variant_metrics(L, &m);
+        lua_setfield(L, -2, arm ? a1 : a0);
+        if (arm == 1)
+            sl_set_num(L, "span_seconds", m.span_seconds);
+    }
+}
+
+double sl_lua_window_seconds(const char *spec)
+{
+    char *end;
+    double v = strtod(spec, &end);
+    if (end == spec || !(v >= 0) || !isfinite(v))
+        return -1;
+    double unit = *end == '\0' || strcmp(end, "s") == 0 ? 1
+                  : strcmp(end, "m") == 0               ? 60
+                  : strcmp(end, "h") == 0               ? 3600
+                  : strcmp(end, "d") == 0               ? 86400
+                                                        : -1;
+    return unit < 0 ? -1 : v * unit;
+}
+
+/* view:window(spec) -> view of both arms over the last spec. */
+static int sl_view_window(lua_State *L)
+{
+    struct sl_engine *eng = lua_touserdata(L, lua_upvalueindex(1));
+    const uint64_t *current = lua_touserdata(L, lua_upvalueindex(5));
+    if ((uint64_t)lua_tointeger(L, lua_upvalueindex(4)) != *current)
+        return luaL_error(L, "view used outside its evaluate call");
+    const char *id = lua_tostring(L, lua_upvalueindex(2));
+    int kind = (int)lua_tointeger(L, lua_upvalueindex(3));
+    double s = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2)
+                                             : sl_lua_window_seconds(luaL_checkstring(L, 2));
+    luaL_argcheck(L, s > 0, 2, "window must be like \"30s\", \"5m\", \"1h\" or seconds > 0");
+    lua_newtable(L);
+    bool test = kind == SL_KIND_TEST;
+    sl_view_arms(L, eng, id, s, test ? "control" : "stable", test ? "treatment" : "canary");
+    const char *path = lua_pushfstring(L, "window(%s)", lua_tostring(L, 2));
+    sl_view_wrap(L, -2, path, lua_upvalueindex(6));
+    return 1;
+}
+
+static void sl_view_window_method(lua_State *L, struct sl_engine *eng, int kind, const char *id,
+                                  int recorder, uint64_t serial, const uint64_t *current)
+{
+    lua_pushlightuserdata(L, eng);
+    lua_pushstring(L, id);
+    lua_pushinteger(L, kind);
+    lua_pushinteger(L, (lua_Integer)serial);
+    lua_pushlightuserdata(L, (void *)current);
+    lua_pushvalue(L, recorder);
+    lua_pushcclosure(L, sl_view_window, 6);
+    lua_setfield(L, -2, "window");
+}
+
+static void sl_view_test(lua_State *L, struct sl_engine *eng, const struct sl_test_info *t)
+{
+    const struct sl_test_config *c = t->config;
+    sl_set_str(L, "kind", "test");
+    sl_set_str(L, "id", c->id);
+    sl_set_str(L, "name", c->name);
+    sl_set_str(L, "model", c->model);
+    sl_set_str(L, "status", sl_test_status_name(t->status));
+    sl_set_num(L, "age_seconds", t->running_seconds);
+    sl_set_num(L, "age_hours", t->running_seconds / 3600.0);
+    lua_pushinteger(L, t->ramp_step + 1);
+    lua_setfield(L, -2, "ramp_step");
+    lua_createtable(L, 0, 2);
+    sl_set_num(L, "treatment", t->status == SL_TEST_PAUSED ? 0 : t->treatment_pct);
+    sl_set_num(L, "control", t->status == SL_TEST_PAUSED ? 100 : 100 - t->treatment_pct);
+    lua_setfield(L, -2, "allocation");
+    lua_createtable(L, (int)c->nramp, 0);
+    for (size_t i = 0; i < c->nramp; i++) {
+        lua_createtable(L, 0, 3);
+        sl_set_num(L, "at_hours", c->ramp[i].at_hours);
+        sl_set_num(L, "treatment", c->ramp[i].treatment);
+        sl_set_num(L, "control", c->ramp[i].control);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "ramp");
+    lua_createtable(L, (int)t->nalloc_history, 0);
+    for (size_t i = 0; i < t->nalloc_history; i++) {
+        lua_createtable(L, 0, 2);
+        sl_set_num(L, "at", t->alloc_history[i].at);
+        sl_set_num(L, "treatment", t->alloc_history[i].treatment);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "allocation_history");
+    lua_createtable(L, 0, 7);
+    sl_set_num(L, "alpha", c->alpha);
+    sl_set_num(L, "minimum_effect_size", c->minimum_effect_size);
+    sl_set_num(L, "target_sample_size", (double)c->target_sample_size);
+    sl_set_num(L, "duration_hours", c->duration_hours);
+    sl_set_bool(L, "auto_promote", c->auto_promote);
+    sl_set_bool(L, "auto_rollback", c->auto_rollback);
+    sl_push_strings(L, c->success_metrics, c->nsuccess);
+    lua_setfield(L, -2, "success_metrics");
+    lua_setfield(L, -2, "config");
+    sl_view_arms(L, eng, c->id, 0, "control", "treatment");
+}
+
+static void sl_view_criteria(lua_State *L, const struct sl_canary_config *c)
+{
+    lua_createtable(L, (int)c->ncriteria, 0);
+    for (size_t i = 0; i < c->ncriteria; i++) {
+        lua_createtable(L, 0, 4);
+        sl_set_str(L, "metric", c->criteria[i].metric);
+        sl_set_str(L, "op", sl_op_name(c->criteria[i].op));
+        sl_set_num(L, "value", c->criteria[i].value);
+        sl_set_num(L, "for_minutes", c->criteria[i].for_minutes);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "promotion_criteria");
+}
+
+static void sl_view_canary(lua_State *L, struct sl_engine *eng, const struct sl_canary_info *k,
+                           double now)
+{
+    const struct sl_canary_config *c = k->config;
+    sl_set_str(L, "kind", "canary");
+    sl_set_str(L, "id", c->id);
+    sl_set_str(L, "name", c->name);
+    sl_set_str(L, "model", c->model);
+    sl_set_str(L, "status", sl_canary_status_name(k->status));
+    double age = k->started_at ? now - k->started_at : 0;
+    sl_set_num(L, "age_seconds", age);
+    sl_set_num(L, "age_hours", age / 3600.0);
+    lua_createtable(L, 0, 2);
+    sl_set_num(L, "canary", k->traffic_pct);
+    sl_set_num(L, "stable", 100 - k->traffic_pct);
+    lua_setfield(L, -2, "allocation");
+    lua_createtable(L, 0, 8);
+    sl_set_num(L, "traffic", c->traffic);
+    sl_set_num(L, "duration_minutes", c->duration_minutes);
+    sl_set_num(L, "success_threshold", c->success_threshold);
+    sl_set_num(L, "error_threshold", c->error_threshold);
+    sl_set_bool(L, "auto_promote", c->auto_promote);
+    sl_set_bool(L, "auto_rollback", c->auto_rollback);
+    sl_set_num(L, "health_check_interval_ms", c->health_check_interval_ms);
+    sl_view_criteria(L, c);
+    lua_setfield(L, -2, "config");
+    lua_createtable(L, (int)k->nchecks, 0);
+    for (size_t i = 0; i < k->nchecks; i++) {
+        lua_createtable(L, 0, 4);
+        sl_set_num(L, "at", k->checks[i].at);
+        sl_set_str(L, "health", sl_health_name(k->checks[i].health));
+        sl_set_num(L, "error_rate", k->checks[i].error_rate);
+        sl_set_bool(L, "passed", k->checks[i].passed);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "health");
+    sl_view_arms(L, eng, c->id, 0, "stable", "canary");
+}
+
+/* Canaries keep no sequential state: stable vs canary, fixed-horizon. */
+static void sl_view_canary_stats(lua_State *L, struct sl_engine *eng, const char *id)
+{
+    struct sl_variant_metrics a, b;
+    struct sl_proportions pr;
+    struct sl_welch w;
+    lua_newtable(L);
+    if (sl_engine_metrics(eng, id, 0, 0, &a, NULL) || sl_engine_metrics(eng, id, 1, 0, &b, NULL))
+        return;
+    if (sl_stats_proportions((double)a.errors, (double)a.requests, (double)b.errors,
+                             (double)b.requests, 0.05, &pr, NULL) == 0 &&
+        a.requests >= 2 && b.requests >= 2) {
+        lua_createtable(L, 0, 6);
+        sl_set_num(L, "p1", pr.p1);
+        sl_set_num(L, "p2", pr.p2);
+        sl_set_num(L, "diff", pr.diff);
+        sl_set_num(L, "p", pr.p);
+        sl_set_num(L, "ci_low", pr.ci_low);
+        sl_set_num(L, "ci_high", pr.ci_high);
+        lua_setfield(L, -2, "error_rate");
+    }
+    if (a.requests >= 2 && b.requests >= 2 &&
+        sl_stats_welch(a.latency_mean, a.latency_var, (double)a.requests, b.latency_mean,
+                       b.latency_var, (double)b.requests, 0.05, &w, NULL) == 0) {
+        lua_createtable(L, 0, 5);
+        sl_set_num(L, "diff", w.diff);
+        sl_set_num(L, "se", w.se);
+        sl_set_num(L, "p", w.p);
+        sl_set_num(L, "ci_low", w.ci_low);
+        sl_set_num(L, "ci_high", w.ci_high);
+        lua_setfield(L, -2, "latency");
+    }
+}
+
+static void sl_view_stats(lua_State *L, struct sl_engine *eng, int kind, const char *id)
+{
+    struct sl_test_stats st;
+    if (kind == SL_KIND_CANARY)
+        sl_view_canary_stats(L, eng, id);
+    else if (sl_engine_test_stats(eng, id, &st, NULL) == 0)
+        lsl_push_test_stats(L, &st);
+    else
+        lua_newtable(L);
+}
+
+void sl_lua_push_view(lua_State *L, struct sl_engine *eng, int kind, const char *id, int recorder,
+                      uint64_t serial, const uint64_t *current)
+{
+    recorder = lua_absindex(L, recorder);
+    lua_createtable(L, 0, 24);
+    struct sl_test_info t;
+    struct sl_canary_info k;
+    if (kind == SL_KIND_TEST && sl_engine_test(eng, id, &t, NULL) == 0)
+        sl_view_test(L, eng, &t);
+    else if (kind == SL_KIND_CANARY && sl_engine_canary(eng, id, &k, NULL) == 0)
+        sl_view_canary(L, eng, &k, sl_engine_now(eng));
+    sl_view_stats(L, eng, kind, id);
+    lua_setfield(L, -2, "stats");
+    sl_view_window_method(L, eng, kind, id, recorder, serial, current);
+    sl_view_wrap(L, -1, "", recorder);
+    lua_remove(L, -2);
+}

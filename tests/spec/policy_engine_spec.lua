@@ -1,0 +1,254 @@
+-- policy_engine_spec.lua: the built-in policies driving a real in-memory
+-- engine through its C policy host, in virtual time.
+--   * a 24 h test whose gated ramp advances, holds while a guard fires on a
+--     latency regression, steps back, recovers, and is promoted;
+--   * a canary rolled back by a threshold guard on an error spike;
+--   * hot reload of a policy file, and a broken file keeping the last good one;
+--   * sandbox limits: a runaway user policy abstains, is logged, and after
+--     repeated failures its test is paused.
+local sluice = require "sluice"
+
+local function lognormal(rand, median, sigma)
+  local u1, u2 = 1 - rand(), rand()
+  return median * math.exp(sigma * math.sqrt(-2 * math.log(u1)) * math.cos(2 * math.pi * u2))
+end
+
+-- A deterministic generator (so the scenario replays exactly).
+local function rng(seed)
+  local s = seed
+  return function()
+    s = (s * 6364136223846793005 + 1442695040888963407) & 0x7fffffffffffffff
+    return (s >> 11) / 4503599627370496.0
+  end
+end
+
+local function events_where(eng, pred)
+  local out = {}
+  for _, e in ipairs(eng:events { since = 0, limit = 100000 }) do
+    if pred(e) then out[#out + 1] = e end
+  end
+  return out
+end
+
+describe("policies in a running engine", function()
+  it("ramps a test over 24 h: advances, holds on a guard, steps back, recovers, promotes", function()
+    local now = 0
+    local eng = sluice.engine { clock = function() return now end, policy_dirs = { "policies" } }
+    eng:add_model { id = "ranker", version = "v1" }
+    eng:add_model { id = "ranker", version = "v2" }
+    local id = assert(eng:create_test {
+      name = "ranker v2", model = "ranker", control = "v1", treatment = "v2",
+      success_metrics = { "conversion" }, minimum_effect_size = 0.01,
+      target_sample_size = 30000, auto_promote = true,
+      policies = {
+        ramp = { "gated", { steps = { 5, 10, 25, 50 }, min_samples = 300, quiet_minutes = 30,
+                            window = "15m", min_requests = 50, max_p99_ratio = 1.5 } },
+        guards = { { "threshold", { metric = "latency_p99", type = "percentage", value = 0.5,
+                                    action = "alert", window = "15m", min_requests = 50 } } },
+        recommend = { "default", { min_samples = 1000 } },
+      },
+    })
+    assert(eng:start(id))
+    local rand = rng(42)
+    local regression = function(t) return t >= 6 * 3600 and t < 9 * 3600 end
+    local shares, status = {}, nil
+    for step = 1, 24 * 12 do                    -- 5-minute steps
+      for _ = 1, 600 do
+        local variant = eng:route("ranker", "user-" .. math.floor(rand() * 1e7))
+        if variant == "control" or variant == "treatment" then
+          local slow = variant == "treatment" and regression(now)
+          local latency = lognormal(rand, slow and 90 or 40, 0.3)
+          local rate = variant == "treatment" and 0.115 or 0.10
+          eng:record(id, variant, true, latency, { conversion = rand() < rate and 1 or 0 })
+        end
+      end
+      now = step * 300
+      assert(eng:tick())
+      local s = eng:test(id)
+      shares[#shares + 1] = { t = now, pct = s.allocation.treatment }
+      status = s.status
+      if status ~= "running" then break end
+    end
+
+    local alerts = events_where(eng, function(e) return e.kind == "decision" and e.actor == "policy:threshold" end)
+    assert.is_true(#alerts > 0, "the latency guard fired during the regression")
+    local first_alert = alerts[1].at
+    assert.is_true(first_alert >= 6 * 3600 and first_alert < 9 * 3600, "guard fired at " .. first_alert)
+    -- the ramp advanced before the regression, stepped back during it, advanced after
+    local before, low_during, after = 0, 100, 0
+    for _, p in ipairs(shares) do
+      if p.t < 6 * 3600 then before = math.max(before, p.pct) end
+      if p.t >= 6 * 3600 and p.t < 9.5 * 3600 then low_during = math.min(low_during, p.pct) end
+      if p.t >= 10 * 3600 then after = math.max(after, p.pct) end
+    end
+    assert.is_true(before >= 10, "advanced to " .. before .. "% before the regression")
+    assert.is_true(low_during < before, "stepped back to " .. low_during .. "% during it")
+    assert.is_true(after > low_during, "recovered to " .. after .. "% after it")
+    -- on a tick where the guard fired the ramp never went up (it may step back)
+    local fired, prev = {}, 0
+    for _, a in ipairs(alerts) do fired[a.at] = true end
+    for _, m in ipairs(events_where(eng, function(e) return e.kind == "allocation" end)) do
+      if fired[m.at] then assert.is_true(m.value < prev, "moved up at " .. m.at) end
+      prev = m.value
+    end
+    for _, e in ipairs(events_where(eng, function(e) return e.action == "set_traffic/held" end)) do
+      assert.is_true(fired[e.at], "an advance is held only while the guard fires")
+    end
+    local last_alert = alerts[#alerts].at
+    for _, p in ipairs(shares) do
+      if p.t > first_alert and p.t <= last_alert then
+        assert.is_true(p.pct <= before, "held at or below " .. before .. "% while the guard fired")
+      end
+    end
+    assert.are.equal("promoted", status)
+    local promoted = events_where(eng, function(e) return e.kind == "lifecycle" and e.to == "promoted" end)[1]
+    assert.truthy(promoted.reason:find("conversion"), promoted.reason)
+    assert.is_true(promoted.at > 9 * 3600, "promoted after recovering, at " .. promoted.at / 3600 .. " h")
+    local decision = events_where(eng, function(e) return e.kind == "decision" and e.action == "promote" end)[1]
+    assert.truthy(decision.detail:find('"policy":"default"', 1, true))
+    assert.truthy(decision.detail:find('"inputs":{', 1, true))
+  end)
+
+  it("rolls a canary back on an error spike, with the trigger and the numbers", function()
+    local now = 0
+    local eng = sluice.engine { clock = function() return now end, policy_dirs = { "policies" } }
+    eng:add_model { id = "m", version = "v1" }
+    eng:add_model { id = "m", version = "v2" }
+    local id = assert(eng:create_canary {
+      name = "v2 canary", model = "m", canary = "v2", traffic = 20, auto_rollback = true,
+      policies = { guards = { { "threshold", { metric = "error_rate", type = "maximum", value = 0.05,
+                                               action = "rollback", window = "5m", min_requests = 30 } } } },
+    })
+    eng:start(id)
+    local rand = rng(7)
+    for step = 1, 24 do
+      for _ = 1, 500 do
+        local variant = eng:route("m", "u" .. math.floor(rand() * 1e6))
+        local bad = variant == "canary" and now >= 3600 and 0.12 or 0.01
+        eng:record(id, variant, rand() >= bad, 20)
+      end
+      now = step * 300
+      eng:tick()
+    end
+    local c = eng:canary(id)
+    assert.are.equal("completed", c.status)
+    assert.are.equal("rolled_back", c.outcome)
+    assert.are.equal("error_rate", c.rollback_trigger)
+    local d = events_where(eng, function(e) return e.kind == "decision" and e.action == "rollback" end)[1]
+    assert.is_true(d.at > 3600, "rolled back after the spike")
+    assert.truthy(d.reason:find("error_rate"), d.reason)
+    assert.truthy(d.detail:find("canary.error_rate", 1, true), "inputs name what was read: " .. d.detail)
+    assert.are.equal("v1", select(2, eng:route("m", "anyone")))
+  end)
+
+  describe("user policies", function()
+    local dir
+    before_each(function()
+      dir = os.tmpname()
+      os.remove(dir)
+      assert(os.execute("mkdir -p " .. dir))
+    end)
+    after_each(function() os.execute("rm -rf " .. dir) end)
+
+    local function write(name, text)
+      local f = assert(io.open(dir .. "/" .. name, "w"))
+      f:write(text)
+      f:close()
+    end
+
+    local function guard(version, body)
+      return ("return { kind = 'guard', name = 'mine', version = '%s',\n"
+        .. "  evaluate = function(view, params, ctx) %s end }\n"):format(version, body)
+    end
+
+    local function setup()
+      local now = 0
+      local eng = sluice.engine { clock = function() return now end, policy_dirs = { dir },
+                                  max_policy_failures = 3 }
+      eng:add_model { id = "m", version = "v1" }
+      eng:add_model { id = "m", version = "v2" }
+      local id = assert(eng:create_test { name = "t", model = "m", control = "v1", treatment = "v2",
+                                          policies = { guards = { { "mine" } } } })
+      eng:start(id)
+      return eng, id, function() now = now + 60; return eng:tick() end
+    end
+
+    it("reloads a changed policy and keeps the last good version of a broken one", function()
+      write("mine.lua", guard("1", "return nil"))
+      local eng, id, tick = setup()
+      tick()
+      assert.are.equal("running", eng:test(id).status)
+      write("mine.lua", guard("2", "return { action = 'pause', reason = 'v2 says pause' }"))
+      assert.are.equal(1, eng:reload_policies())
+      tick()
+      assert.are.equal("paused", eng:test(id).status)
+      write("mine.lua", "return { kind = 'guard', name = 'mine', version = '3', evaluate = ")
+      eng:reload_policies()
+      local listed = {}
+      for _, p in ipairs(eng:policies()) do listed[#listed + 1] = p end
+      assert.are.equal("2", listed[1].version)
+      assert.truthy(listed[1].error:find("mine.lua:%d"), listed[1].error)
+      local err = events_where(eng, function(e) return e.kind == "error" and e.action == "load" end)[1]
+      assert.truthy(err.reason:find("mine.lua:%d"), err.reason)
+    end)
+
+    it("contains a runaway policy: it abstains, is logged, and its test is paused after 3 failures", function()
+      write("mine.lua", guard("1", "while true do end"))
+      local eng, id, tick = setup()
+      for _ = 1, 2 do tick() end
+      assert.are.equal("running", eng:test(id).status)
+      local errs = events_where(eng, function(e) return e.kind == "error" and e.actor == "policy:mine" end)
+      assert.are.equal(2, #errs)
+      assert.truthy(errs[1].reason:find("budget") or errs[1].reason:find("time"), errs[1].reason)
+      tick()
+      local s = eng:test(id)
+      assert.are.equal("paused", s.status)
+      assert.truthy(s.last_reason:find("3 times"), s.last_reason)
+    end)
+
+    it("logs a shadow policy's verdict once per change and never applies it", function()
+      write("mine.lua", guard("1", "return { action = 'pause', reason = 'would pause' }"))
+      local now = 0
+      local eng = sluice.engine { clock = function() return now end, policy_dirs = { dir } }
+      eng:add_model { id = "m", version = "v1" }
+      eng:add_model { id = "m", version = "v2" }
+      local id = assert(eng:create_test { name = "t", model = "m", control = "v1", treatment = "v2",
+                                          policies = { guards = { { "mine", shadow = true } } } })
+      eng:start(id)
+      for _ = 1, 3 do now = now + 60; eng:tick() end
+      assert.are.equal("running", eng:test(id).status)
+      local shadows = events_where(eng, function(e) return e.detail and e.detail:find('"shadow":true', 1, true) end)
+      assert.are.equal(1, #shadows)
+      assert.are.equal("pause", shadows[1].action)
+    end)
+
+    it("gives a policy a read-only view, params over defaults, and state across ticks", function()
+      write("mine.lua", [[
+        return { kind = 'guard', name = 'mine', version = '1', params = { limit = 2, keep = 'x' },
+          evaluate = function(view, params, ctx)
+            local ok = pcall(function() view.status = 'hacked' end)
+            ctx.state.n = (ctx.state.n or 0) + 1
+            ctx.log('tick', ctx.state.n, params.limit, params.keep, ok)
+            if ctx.state.n >= params.limit then
+              return { action = 'alert', reason = 'seen ' .. ctx.state.n .. ' ticks of ' .. view.id }
+            end
+          end }]])
+      local now = 0
+      local eng = sluice.engine { clock = function() return now end, policy_dirs = { dir } }
+      eng:add_model { id = "m", version = "v1" }
+      eng:add_model { id = "m", version = "v2" }
+      local id = assert(eng:create_test { name = "t", model = "m", control = "v1", treatment = "v2",
+                                          policies = { guards = { { "mine", { limit = 3 } } } } })
+      eng:start(id)
+      for _ = 1, 3 do now = now + 60; eng:tick() end
+      local log = eng:policy_log()
+      assert.truthy(log[1]:find("tick 1 3 x false", 1, true), log[1])
+      local alert = events_where(eng, function(e) return e.action == "alert" end)[1]
+      assert.are.equal("seen 3 ticks of " .. id, alert.reason)
+      assert.truthy(alert.detail:find('"id":"' .. id .. '"', 1, true), alert.detail)
+      eng:reload_policies()
+      now = now + 60; eng:tick()
+      assert.truthy(eng:policy_log(1)[1]:find("tick 4", 1, true), "state survives a reload")
+    end)
+  end)
+end)
