@@ -15,7 +15,11 @@
  * Same kind and name in two files: the file of the later directory wins;
  * within one directory the lexically later path (strcmp) wins, so
  * "guard/x.lua" beats "a.lua" and "b/x.lua" beats "a/x.lua". Losers stay
- * loaded and take over if the winner goes away. */
+ * loaded and take over if the winner goes away.
+ *
+ * Callbacks run after the set has been updated (find/at already show the
+ * change) and must not reload or delete the set. A directory that cannot be
+ * listed for a reason other than being gone keeps what was loaded from it. */
 #include "policy.h"
 
 #include <dirent.h>
@@ -321,6 +325,7 @@ static char *sl_read_file(const char *path, size_t *len, struct sl_err *err)
 {
     char *buf = NULL;
     struct stat st;
+    ssize_t n = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
     if (fd < 0 || fstat(fd, &st) != 0) {
         sl_err_set(err, SL_ENOTFOUND, "%s: cannot read: %s", path, strerror(errno));
@@ -331,15 +336,15 @@ static char *sl_read_file(const char *path, size_t *len, struct sl_err *err)
                    SL_POLICY_FILE_MAX);
         goto done;
     }
-    buf = malloc(SL_POLICY_FILE_MAX + 1u);
-    ssize_t n = 0;
-    for (*len = 0; buf && (n = read(fd, buf + *len, SL_POLICY_FILE_MAX + 1u - *len)) > 0;)
+    size_t cap = (size_t)st.st_size + 1; /* the spare byte detects a file still growing */
+    buf = malloc(cap);
+    for (*len = 0; buf && *len < cap && (n = read(fd, buf + *len, cap - *len)) > 0;)
         *len += (size_t)n;
-    if (buf == NULL || n < 0 || *len > SL_POLICY_FILE_MAX) {
+    if (buf == NULL || n < 0 || *len == cap) {
         sl_err_set(err, SL_EINVAL, "%s: cannot read: %s", path,
                    buf == NULL ? "out of memory"
                    : n < 0     ? strerror(errno)
-                               : "file too large");
+                               : "it changed while being read");
         free(buf);
         buf = NULL;
     }
@@ -549,7 +554,10 @@ static int sl_visit(struct sl_policyset *set, const char *path, size_t d)
     if (f == NULL && (f = sl_file_add(set, path)) == NULL)
         return 0; /* out of memory: seen again on the next scan */
     f->seen = true;
-    f->dir = d;
+    if (f->dir != d) { /* also listed under a later dir: it ranks from there */
+        f->dir = d;
+        sl_index(set);
+    }
     return sl_file_refresh(set, f);
 }
 

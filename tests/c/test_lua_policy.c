@@ -498,6 +498,18 @@ static void test_set_later_dir_overrides_earlier(void)
     is_str(version_of(set, SL_POLICY_RAMP, "r"), "zz",
            "within a dir the lexically later path wins (zz.lua > ramp/r.lua)");
     sl_policyset_delete(set);
+
+    /* Overlapping dirs (a, a/guard): a/guard/x2.lua is found from both and
+     * ranks from the later one, beating a/x2.lua of the earlier dir. */
+    char sub[512];
+    path_of(sub, sizeof sub, a, "guard");
+    put_policy(a, "x2.lua", "guard", "x2", "flat");
+    put_policy(a, "guard/x2.lua", "guard", "x2", "in-later-dir");
+    set = new_set(a, sub, &ev);
+    sl_policyset_reload(set);
+    is_str(version_of(set, SL_POLICY_GUARD, "x2"), "in-later-dir",
+           "a file listed under two dirs ranks from the later one");
+    sl_policyset_delete(set);
     rm_rf(a);
     rm_rf(b);
 }

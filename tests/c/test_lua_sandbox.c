@@ -611,6 +611,40 @@ static void test_table_functions_cannot_spin_in_c(void)
     sl_sandbox_delete(sb);
 }
 
+/* The stock sort of a table filling a 16 MiB cap runs 165 ms in one C call;
+ * past 4096 elements the sandbox sorts with counted Lua code instead. */
+static void test_large_sorts_are_counted(void)
+{
+    struct sl_sandbox_limits lim = test_limits();
+    lim.instructions = 5000000;
+    struct sl_sandbox *sb = fresh(&lim);
+    struct outcome o = attack(sb, "t = {} for i = 1, 100000 do t[i] = (i * 7919) % 100003 end");
+    is_int(o.status, SL_CALL_OK, "a 100k-element table is built");
+    o = attack(sb, "table.sort(t)");
+    is_int(o.status, SL_CALL_BUDGET, "sorting it runs out of instructions instead of stalling");
+    static const char check[] = "local function sorted(t, lt) for i = 2, #t do "
+                                "if lt(t[i], t[i - 1]) then return false end end return true end "
+                                "local function mk(n) local t = {} for i = 1, n do "
+                                "t[i] = (i * 7919) % 5003 end return t end ";
+    char src[1024];
+    snprintf(src, sizeof src,
+             "%s local a = mk(5000) table.sort(a) "
+             "local b = mk(5000) table.sort(b, function(x, y) return x > y end) "
+             "local c = setmetatable(mk(300), {}) table.sort(c) "
+             "local d = mk(100) table.sort(d) "
+             "return tostring(sorted(a, function(x, y) return x < y end) and "
+             "sorted(b, function(x, y) return x > y end) and #a == 5000 and "
+             "sorted(c, function(x, y) return x < y end) and "
+             "sorted(d, function(x, y) return x < y end))",
+             check);
+    expect_value(sb, "heapsort and the stock sort both sort (asc, desc, metatable)", src, "true");
+    expect_killed(sb, "heapsort with a nil hole reports the comparison",
+                  "local t = {} for i = 1, 5000 do t[i] = i end t[2500] = nil "
+                  "table.sort(t, nil) ",
+                  SL_CALL_ERROR, "attempt to compare");
+    sl_sandbox_delete(sb);
+}
+
 /* Each access through an __index chain walks up to 2000 tables in C inside one
  * instruction. In a Lua loop the hook still runs every 100 instructions; the
  * stock concat/unpack would walk 100k x 1900 tables (seconds) in one C call. */
@@ -799,6 +833,7 @@ int main(void)
     RUN(test_error_objects_not_stringified_by_handler);
     RUN(test_wall_time_runaway_with_few_instructions);
     RUN(test_table_functions_cannot_spin_in_c);
+    RUN(test_large_sorts_are_counted);
     RUN(test_index_chains_stay_interruptible);
     RUN(test_deadline_noticed_between_hook_calls);
     RUN(test_error_names_do_not_walk_globals);
