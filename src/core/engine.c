@@ -443,8 +443,8 @@ static void sl_builder_canary(struct sl_builder *b, const struct sl_engine *eng,
 static void sl_builder_model(struct sl_builder *b, const struct sl_engine *eng,
                              const struct sl_model *m)
 {
-    const struct sl_test *t = m->claimed_by ? sl_engine_find_test(eng, m->claimed_by) : NULL;
-    const struct sl_canary *k = m->claimed_by ? sl_engine_find_canary(eng, m->claimed_by) : NULL;
+    const struct sl_test *t = m->claim_kind == SL_KIND_TEST ? m->claim : NULL;
+    const struct sl_canary *k = m->claim_kind == SL_KIND_CANARY ? m->claim : NULL;
     if (t && sl_test_routes(t->status)) {
         sl_builder_test(b, eng, t, m->id);
         return;
@@ -704,9 +704,9 @@ static void sl_test_enter(struct sl_engine *eng, struct sl_test *t, int to, cons
             sl_test_status_name(to), reason, NAN);
     struct sl_model *m = sl_registry_find(&eng->reg, t->cfg.model);
     if (to == SL_TEST_STARTING)
-        m->claimed_by = t->cfg.id;
+        sl_model_claim(m, t->cfg.id, SL_KIND_TEST, t);
     else if (to >= SL_TEST_COMPLETED && m->claimed_by == t->cfg.id)
-        m->claimed_by = NULL;
+        sl_model_claim(m, NULL, 0, NULL);
     if (to == SL_TEST_PROMOTED)
         sl_model_make_live(eng, m, t->cfg.treatment_version, actor, "test promoted");
     if (to == SL_TEST_RUNNING && t->ramp_step < 0)
@@ -894,7 +894,7 @@ static void sl_canary_enter(struct sl_engine *eng, struct sl_canary *k, int to, 
     sl_note(eng, SL_EVENT_LIFECYCLE, k->cfg.id, actor, verb, sl_canary_status_name(from),
             sl_canary_status_name(to), reason, NAN);
     if (to == SL_CANARY_DEPLOYING) {
-        m->claimed_by = k->cfg.id;
+        sl_model_claim(m, k->cfg.id, SL_KIND_CANARY, k);
         k->started_at = k->started_at ? k->started_at : now;
     }
     if (to == SL_CANARY_MONITORING) {
@@ -908,7 +908,7 @@ static void sl_canary_enter(struct sl_engine *eng, struct sl_canary *k, int to, 
         k->outcome = "rolled_back";
     if (to == SL_CANARY_COMPLETED || to == SL_CANARY_FAILED) {
         if (m->claimed_by == k->cfg.id)
-            m->claimed_by = NULL;
+            sl_model_claim(m, NULL, 0, NULL);
         k->ended_at = now;
         if (to == SL_CANARY_FAILED)
             k->outcome = "failed";
@@ -1183,8 +1183,9 @@ int sl_engine_record(struct sl_engine *eng, const char *id, int arm, bool ok, do
     else if (e->status_block)
         rc = sl_err_set(err, SL_ESTATE, "'%s' is %s: it does not record", id, e->status_name);
     else if (sl_record_check(e->cell, arm, latency_ms, samples, nsamples, err) == 0)
-        sl_mvar_record(e->cell->var[arm], sl_router_shard(reader, eng->router.nprivate), ok,
-                       latency_ms, samples, nsamples);
+        sl_mshard_record(sl_mshard_at(e->cell->shard0[arm], e->cell->stride,
+                                      sl_router_shard(reader, eng->router.nprivate)),
+                         ok, latency_ms, samples, nsamples);
     else
         rc = -1;
     sl_router_done(&eng->router, reader, snap);
@@ -1201,8 +1202,9 @@ int sl_engine_record_route(struct sl_engine *eng, const struct sl_route *r, bool
         return -1;
     /* The cell stays alive until this thread's next route call: no lookup needed. */
     int reader = sl_router_reader(&eng->router);
-    sl_mvar_record(r->cell->var[r->arm], sl_router_shard(reader, eng->router.nprivate), ok,
-                   latency_ms, samples, nsamples);
+    sl_mshard_record(sl_mshard_at(r->cell->shard0[r->arm], r->cell->stride,
+                                  sl_router_shard(reader, eng->router.nprivate)),
+                     ok, latency_ms, samples, nsamples);
     return 0;
 }
 

@@ -53,10 +53,9 @@ static double sl_shard_shift(struct sl_mshard *s, double x)
     return k;
 }
 
-void sl_mvar_record(struct sl_mvar *v, int shard, bool ok, double latency_ms,
-                    const struct sl_sample *samples, size_t nsamples)
+void sl_mshard_record(struct sl_mshard *s, bool ok, double latency_ms,
+                      const struct sl_sample *samples, size_t nsamples)
 {
-    struct sl_mshard *s = v->shards[shard];
     bool sh = s->shared;
     double d = latency_ms - sl_shard_shift(s, latency_ms);
     sl_bump_u64(&s->n, 1, sh);
@@ -85,11 +84,8 @@ static size_t sl_shard_size(int nmetrics)
     return sizeof(struct sl_mshard) + (size_t)nmetrics * sizeof(struct sl_macc);
 }
 
-static struct sl_mshard *sl_shard_new(int nmetrics, bool shared)
+static void sl_shard_init(struct sl_mshard *s, int nmetrics, bool shared)
 {
-    struct sl_mshard *s = calloc(1, sl_shard_size(nmetrics));
-    if (!s)
-        return NULL;
     s->shared = shared;
     atomic_init(&s->shift, NAN);
     atomic_init(&s->min, INFINITY);
@@ -98,7 +94,6 @@ static struct sl_mshard *sl_shard_new(int nmetrics, bool shared)
         atomic_init(&s->m[i].min, INFINITY);
         atomic_init(&s->m[i].max, -INFINITY);
     }
-    return s;
 }
 
 struct sl_mvar *sl_mvar_new(int nprivate, int nmetrics, int nslots, double width, double now)
@@ -111,15 +106,19 @@ struct sl_mvar *sl_mvar_new(int nprivate, int nmetrics, int nslots, double width
     v->nslots = nslots;
     v->width = width;
     v->started = now;
+    v->stride = (sl_shard_size(nmetrics) + 63) / 64 * 64;
+    v->block = aligned_alloc(64, v->stride * (size_t)v->nshards);
     v->shards = calloc((size_t)v->nshards, sizeof *v->shards);
     v->slots = calloc((size_t)nslots, sizeof *v->slots);
     v->slot_m = calloc((size_t)nslots * (size_t)nmetrics * 3 + 1, sizeof(double));
     v->prev_m = calloc((size_t)nmetrics * 3 + 1, sizeof(double));
-    if (!v->shards || !v->slots || !v->slot_m || !v->prev_m)
+    if (!v->block || !v->shards || !v->slots || !v->slot_m || !v->prev_m)
         goto fail;
-    for (int i = 0; i < v->nshards; i++)
-        if (!(v->shards[i] = sl_shard_new(nmetrics, i == nprivate)))
-            goto fail;
+    memset(v->block, 0, v->stride * (size_t)v->nshards);
+    for (int i = 0; i < v->nshards; i++) {
+        v->shards[i] = sl_mshard_at(v->block, v->stride, i);
+        sl_shard_init(v->shards[i], nmetrics, i == nprivate);
+    }
     for (int i = 0; i < nslots; i++)
         v->slots[i].period = INT64_MIN;
     return v;
@@ -132,8 +131,7 @@ void sl_mvar_delete(struct sl_mvar *v)
 {
     if (!v)
         return;
-    for (int i = 0; v->shards && i < v->nshards; i++)
-        free(v->shards[i]);
+    free(v->block);
     free(v->shards);
     free(v->slots);
     free(v->slot_m);
@@ -143,7 +141,7 @@ void sl_mvar_delete(struct sl_mvar *v)
 
 size_t sl_mvar_bytes(const struct sl_mvar *v)
 {
-    return sizeof *v + (size_t)v->nshards * (sizeof(void *) + sl_shard_size(v->nmetrics)) +
+    return sizeof *v + (size_t)v->nshards * (sizeof(void *) + v->stride) +
            (size_t)v->nslots * sizeof(struct sl_wslot) +
            ((size_t)v->nslots + 1) * (size_t)v->nmetrics * 3 * sizeof(double);
 }

@@ -55,8 +55,10 @@ struct sl_wslot {
 struct sl_mvar {
     int nshards; /* private shards + 1 shared */
     int nmetrics;
-    struct sl_mshard **shards;
-    double width; /* window slot seconds */
+    struct sl_mshard **shards; /* into block: shard i at block + i * stride */
+    char *block;
+    size_t stride; /* bytes per shard, a multiple of 64 */
+    double width;  /* window slot seconds */
     int nslots;
     struct sl_wslot *slots;
     double *slot_m; /* nslots * nmetrics * 3: count, sum, sumsq */
@@ -74,10 +76,16 @@ struct sl_mvar *sl_mvar_new(int nprivate, int nmetrics, int nslots, double width
 void sl_mvar_delete(struct sl_mvar *v);
 size_t sl_mvar_bytes(const struct sl_mvar *v);
 
-/* [any thread] Record into shard i (the caller owns private shard i, or i is
- * the shared one). Values are validated by the caller. */
-void sl_mvar_record(struct sl_mvar *v, int shard, bool ok, double latency_ms,
-                    const struct sl_sample *samples, size_t nsamples);
+/* [any thread] Record into shard s (the caller owns it, or it is the shared
+ * one). Values are validated by the caller. */
+void sl_mshard_record(struct sl_mshard *s, bool ok, double latency_ms,
+                      const struct sl_sample *samples, size_t nsamples);
+
+/* [any thread] Shard i of a variant whose block starts at base. */
+static inline struct sl_mshard *sl_mshard_at(char *base, size_t stride, int i)
+{
+    return (struct sl_mshard *)(void *)(base + (size_t)i * stride);
+}
 
 /* Writer: merge every shard into *t. */
 void sl_mvar_total(const struct sl_mvar *v, struct sl_mtotal *t);

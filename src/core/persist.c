@@ -207,7 +207,7 @@ int sl_engine_restore_test(struct sl_engine *eng, const struct sl_test_config *c
         return sl_err_set(err, SL_ENOMEM, "out of memory restoring test '%s'", cfg->id);
     }
     if (claims)
-        sl_registry_find(&eng->reg, t->cfg.model)->claimed_by = t->cfg.id;
+        sl_model_claim(sl_registry_find(&eng->reg, t->cfg.model), t->cfg.id, SL_KIND_TEST, t);
     eng->dirty = true;
     return sl_engine_republish(eng, err);
 }
@@ -292,7 +292,7 @@ int sl_engine_restore_canary(struct sl_engine *eng, const struct sl_canary_confi
     if (sl_restore_place(eng, SL_KIND_CANARY, k, st->in_history))
         goto nomem;
     if (claims)
-        sl_registry_find(&eng->reg, k->cfg.model)->claimed_by = k->cfg.id;
+        sl_model_claim(sl_registry_find(&eng->reg, k->cfg.model), k->cfg.id, SL_KIND_CANARY, k);
     eng->dirty = true;
     return sl_engine_republish(eng, err);
 nomem:

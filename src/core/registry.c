@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 int sl_check_id(const char *s, const char *field, struct sl_err *err)
 {
@@ -29,10 +30,50 @@ int sl_check_text(const char *s, const char *field, struct sl_err *err)
 
 struct sl_model *sl_registry_find(const struct sl_registry *r, const char *id)
 {
-    for (size_t i = 0; id && i < r->n; i++)
-        if (strcmp(r->models[i]->id, id) == 0)
-            return r->models[i];
+    if (!id || !r->index)
+        return NULL;
+    for (size_t i = XXH3_64bits(id, strlen(id)) & r->imask; r->index[i]; i = (i + 1) & r->imask)
+        if (strcmp(r->index[i]->id, id) == 0)
+            return r->index[i];
     return NULL;
+}
+
+/* Rebuild the index at twice the size when it is half full. */
+static int sl_registry_reindex(struct sl_registry *r)
+{
+    if (r->index && (r->n + 1) * 2 <= r->imask + 1)
+        return 0;
+    size_t size = 16;
+    while (size < (r->n + 1) * 4)
+        size *= 2;
+    struct sl_model **index = calloc(size, sizeof *index);
+    if (!index)
+        return -1;
+    for (size_t k = 0; k < r->n; k++) {
+        size_t i = XXH3_64bits(r->models[k]->id, strlen(r->models[k]->id)) & (size - 1);
+        while (index[i])
+            i = (i + 1) & (size - 1);
+        index[i] = r->models[k];
+    }
+    free(r->index);
+    r->index = index;
+    r->imask = size - 1;
+    return 0;
+}
+
+static void sl_registry_insert(struct sl_registry *r, struct sl_model *m)
+{
+    size_t i = XXH3_64bits(m->id, strlen(m->id)) & r->imask;
+    while (r->index[i])
+        i = (i + 1) & r->imask;
+    r->index[i] = m;
+}
+
+void sl_model_claim(struct sl_model *m, const char *id, int kind, void *obj)
+{
+    m->claimed_by = id;
+    m->claim = id ? obj : NULL;
+    m->claim_kind = id ? kind : 0;
 }
 
 struct sl_version *sl_model_version(const struct sl_model *m, const char *version)
@@ -60,6 +101,8 @@ struct sl_version *sl_registry_require(const struct sl_registry *r, const char *
 
 static struct sl_model *sl_registry_new_model(struct sl_registry *r, const char *id)
 {
+    if (sl_registry_reindex(r))
+        return NULL;
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 8;
         struct sl_model **ms = realloc(r->models, cap * sizeof *ms);
@@ -73,8 +116,10 @@ static struct sl_model *sl_registry_new_model(struct sl_registry *r, const char 
         free(m);
         m = NULL;
     }
-    if (m)
+    if (m) {
         r->models[r->n++] = m;
+        sl_registry_insert(r, m);
+    }
     return m;
 }
 
@@ -137,6 +182,9 @@ int sl_registry_add(struct sl_registry *r, const struct sl_version_config *cfg, 
 nomem:
     if (created) { /* leave the registry as it was */
         r->n--;
+        free(r->index); /* rebuilt without m */
+        r->index = NULL;
+        (void)sl_registry_reindex(r);
         free(m->versions);
         free(m->id);
         free(m);
@@ -158,5 +206,6 @@ void sl_registry_destroy(struct sl_registry *r)
         free(m);
     }
     free(r->models);
+    free(r->index);
     memset(r, 0, sizeof *r);
 }

@@ -24,15 +24,21 @@ struct sl_model {
     size_t n, cap;
     size_t live;            /* index into versions */
     const char *claimed_by; /* borrowed id of the claiming test/canary, or NULL */
+    void *claim;            /* the claiming struct sl_test / sl_canary */
+    int claim_kind;         /* SL_KIND_TEST / SL_KIND_CANARY */
 };
 
 struct sl_registry {
     struct sl_model **models; /* stable pointers, registration order */
     size_t n, cap;
+    struct sl_model **index; /* open addressing by id hash, 2x n or more */
+    size_t imask;
 };
 
 void sl_registry_destroy(struct sl_registry *r);
 struct sl_model *sl_registry_find(const struct sl_registry *r, const char *id);
+/* Record (or with id NULL clear) the test or canary claiming m's traffic. */
+void sl_model_claim(struct sl_model *m, const char *id, int kind, void *obj);
 struct sl_version *sl_model_version(const struct sl_model *m, const char *version);
 /* Add a version (model created on first use). */
 int sl_registry_add(struct sl_registry *r, const struct sl_version_config *cfg, double now,

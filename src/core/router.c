@@ -241,7 +241,9 @@ const struct sl_rentry *sl_router_find(struct sl_router *r, const char *key, siz
 
 void sl_router_done(struct sl_router *r, int reader, const struct sl_snap *snap)
 {
-    if (reader >= 0)
+    /* Store only when it changes: the line then stays shared with the writer
+     * that reads it at ticks, instead of bouncing on every call. */
+    if (reader >= 0 && atomic_load_explicit(&r->readers[reader].seen, RLX) != snap->gen)
         atomic_store_explicit(&r->readers[reader].seen, snap->gen, REL);
 }
 
@@ -343,6 +345,9 @@ struct sl_cell *sl_cell_new(int kind, const char *id, const char *const *metrics
     for (int a = 0; a < 2; a++)
         if (!(c->var[a] = sl_mvar_new(nprivate, nmetrics, nslots, width, now)))
             failed = 1;
+        else
+            c->shard0[a] = c->var[a]->block;
+    c->stride = c->var[0] ? c->var[0]->stride : 0;
     if (sticky_capacity) {
         size_t cap = 16;
         while (cap < sticky_capacity)
