@@ -57,8 +57,8 @@ void sl_analysis_account(struct sl_analysis *a, struct sl_mvar *const var[2], do
                          double treatment_pct)
 {
     struct sl_mtotal t0, t1;
-    sl_mvar_total(var[0], &t0);
-    sl_mvar_total(var[1], &t1);
+    sl_mvar_counts(var[0], &t0);
+    sl_mvar_counts(var[1], &t1);
     uint64_t total = t0.n + t1.n;
     double in_test = control_pct + treatment_pct;
     if (total > a->seen_total && in_test > 0) {
@@ -79,8 +79,8 @@ static void sl_seq_feed(struct sl_seq *s, struct sl_summary x, struct sl_summary
 void sl_analysis_look(struct sl_analysis *a, struct sl_mvar *const var[2], int nmetrics)
 {
     struct sl_mtotal t0, t1;
-    sl_mvar_total(var[0], &t0);
-    sl_mvar_total(var[1], &t1);
+    sl_mvar_counts(var[0], &t0);
+    sl_mvar_counts(var[1], &t1);
     sl_seq_feed(&a->seq_error, sl_summary_errors(&t0), sl_summary_errors(&t1));
     sl_seq_feed(&a->seq_latency, sl_summary_latency(&t0), sl_summary_latency(&t1));
     for (int j = 0; j < nmetrics; j++)
@@ -169,8 +169,8 @@ void sl_analysis_read(const struct sl_analysis *a, struct sl_mvar *const var[2],
 {
     struct sl_mtotal t0, t1;
     memset(out, 0, sizeof *out);
-    sl_mvar_total(var[0], &t0);
-    sl_mvar_total(var[1], &t1);
+    sl_mvar_counts(var[0], &t0);
+    sl_mvar_counts(var[1], &t1);
     sl_fill_srm(a, &t0, &t1, out);
     sl_fill_errors(&out->error_rate, &t0, &t1, alpha);
     sl_fill_seq(&out->error_rate, &a->seq_error);

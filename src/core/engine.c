@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "hash.h"
+#include <xxhash.h>
 #include "judge.h"
 
 double sl_clock_wall(void *ud)
@@ -110,6 +111,7 @@ void sl_engine_delete(struct sl_engine *eng)
     free(eng->tests);
     free(eng->canaries);
     free(eng->hist);
+    free(eng->ids);
     sl_router_destroy(&eng->router);
     sl_events_destroy(&eng->events);
     sl_registry_destroy(&eng->reg);
@@ -118,28 +120,71 @@ void sl_engine_delete(struct sl_engine *eng)
 
 /* ---- lookups ------------------------------------------------------------------- */
 
+static const struct sl_idslot *sl_engine_lookup(const struct sl_engine *eng, const char *id)
+{
+    if (!id || !eng->ids)
+        return NULL;
+    for (size_t i = XXH3_64bits(id, strlen(id)) & eng->idmask; eng->ids[i].id;
+         i = (i + 1) & eng->idmask)
+        if (strcmp(eng->ids[i].id, id) == 0)
+            return &eng->ids[i];
+    return NULL;
+}
+
+static void sl_idx_put(struct sl_idslot *ids, size_t mask, const char *id, void *obj, int kind)
+{
+    size_t i = XXH3_64bits(id, strlen(id)) & mask;
+    while (ids[i].id)
+        i = (i + 1) & mask;
+    ids[i] = (struct sl_idslot){id, obj, kind};
+}
+
+/* After removals the index must not keep pointing at retired objects: if it
+ * cannot be rebuilt (out of memory), drop it; lookups then find nothing
+ * until the next successful rebuild, which is safe. */
+static void sl_engine_reindex_or_drop(struct sl_engine *eng)
+{
+    if (sl_engine_reindex(eng) == 0)
+        return;
+    free(eng->ids);
+    eng->ids = NULL;
+    eng->idmask = 0;
+}
+
+int sl_engine_reindex(struct sl_engine *eng)
+{
+    size_t n = eng->ntests + eng->ncanaries + eng->nhist, size = 16;
+    while (size < 2 * n + 2)
+        size *= 2;
+    struct sl_idslot *ids = calloc(size, sizeof *ids);
+    if (!ids)
+        return -1;
+    for (size_t i = 0; i < eng->ntests; i++)
+        sl_idx_put(ids, size - 1, eng->tests[i]->cfg.id, eng->tests[i], SL_KIND_TEST);
+    for (size_t i = 0; i < eng->ncanaries; i++)
+        sl_idx_put(ids, size - 1, eng->canaries[i]->cfg.id, eng->canaries[i], SL_KIND_CANARY);
+    for (size_t i = 0; i < eng->nhist; i++) {
+        struct sl_hist_item *h = &eng->hist[i];
+        const char *id = h->kind == SL_KIND_TEST ? ((struct sl_test *)h->obj)->cfg.id
+                                                 : ((struct sl_canary *)h->obj)->cfg.id;
+        sl_idx_put(ids, size - 1, id, h->obj, h->kind);
+    }
+    free(eng->ids);
+    eng->ids = ids;
+    eng->idmask = size - 1;
+    return 0;
+}
+
 struct sl_test *sl_engine_find_test(const struct sl_engine *eng, const char *id)
 {
-    for (size_t i = 0; id && i < eng->ntests; i++)
-        if (strcmp(eng->tests[i]->cfg.id, id) == 0)
-            return eng->tests[i];
-    for (size_t i = 0; id && i < eng->nhist; i++)
-        if (eng->hist[i].kind == SL_KIND_TEST &&
-            strcmp(((struct sl_test *)eng->hist[i].obj)->cfg.id, id) == 0)
-            return eng->hist[i].obj;
-    return NULL;
+    const struct sl_idslot *s = sl_engine_lookup(eng, id);
+    return s && s->kind == SL_KIND_TEST ? s->obj : NULL;
 }
 
 struct sl_canary *sl_engine_find_canary(const struct sl_engine *eng, const char *id)
 {
-    for (size_t i = 0; id && i < eng->ncanaries; i++)
-        if (strcmp(eng->canaries[i]->cfg.id, id) == 0)
-            return eng->canaries[i];
-    for (size_t i = 0; id && i < eng->nhist; i++)
-        if (eng->hist[i].kind == SL_KIND_CANARY &&
-            strcmp(((struct sl_canary *)eng->hist[i].obj)->cfg.id, id) == 0)
-            return eng->hist[i].obj;
-    return NULL;
+    const struct sl_idslot *s = sl_engine_lookup(eng, id);
+    return s && s->kind == SL_KIND_CANARY ? s->obj : NULL;
 }
 
 static bool sl_id_taken(const struct sl_engine *eng, const char *id)
@@ -522,6 +567,7 @@ static void sl_history_evict(struct sl_engine *eng)
             &eng->router, it->kind == SL_KIND_TEST ? sl_retired_test : sl_retired_canary, it->obj);
         eng->dirty = true;
     }
+    sl_engine_reindex_or_drop(eng);
 }
 
 static int sl_history_push(struct sl_engine *eng, int kind, void *obj)
@@ -546,8 +592,10 @@ static void sl_archive_test(struct sl_engine *eng, struct sl_test *t)
             break;
         }
     t->in_history = true;
-    if (sl_history_push(eng, SL_KIND_TEST, t)) /* out of memory: drop it, safely */
+    if (sl_history_push(eng, SL_KIND_TEST, t)) { /* out of memory: drop it, safely */
         (void)sl_router_retire(&eng->router, sl_retired_test, t);
+        sl_engine_reindex_or_drop(eng);
+    }
 }
 
 static void sl_archive_canary(struct sl_engine *eng, struct sl_canary *k)
@@ -559,8 +607,10 @@ static void sl_archive_canary(struct sl_engine *eng, struct sl_canary *k)
             break;
         }
     k->in_history = true;
-    if (sl_history_push(eng, SL_KIND_CANARY, k))
+    if (sl_history_push(eng, SL_KIND_CANARY, k)) {
         (void)sl_router_retire(&eng->router, sl_retired_canary, k);
+        sl_engine_reindex_or_drop(eng);
+    }
 }
 
 size_t sl_engine_history_count(const struct sl_engine *eng)
@@ -607,10 +657,11 @@ int sl_engine_create_test(struct sl_engine *eng, const struct sl_test_config *cf
     if (!t)
         return -1;
     eng->tests[eng->ntests++] = t;
-    if (sl_engine_republish(eng, err)) {
+    if (sl_engine_reindex(eng) || sl_engine_republish(eng, err)) {
         eng->ntests--;
         sl_test_delete(t);
-        return -1;
+        (void)sl_engine_reindex(eng);
+        return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
     sl_note(eng, SL_EVENT_LIFECYCLE, id, cfg->created_by, "create", "", "draft", cfg->name, NAN);
     if (id_out)
@@ -845,10 +896,11 @@ int sl_engine_create_canary(struct sl_engine *eng, const struct sl_canary_config
     if (!k)
         return -1;
     eng->canaries[eng->ncanaries++] = k;
-    if (sl_engine_republish(eng, err)) {
+    if (sl_engine_reindex(eng) || sl_engine_republish(eng, err)) {
         eng->ncanaries--;
         sl_canary_delete(k);
-        return -1;
+        (void)sl_engine_reindex(eng);
+        return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
     sl_note(eng, SL_EVENT_LIFECYCLE, id, c.created_by, "create", "", "preparing", c.name, NAN);
     if (id_out)

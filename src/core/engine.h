@@ -21,6 +21,12 @@ struct sl_hist_item {
     void *obj;
 };
 
+struct sl_idslot {
+    const char *id; /* the object's own id string */
+    void *obj;
+    int kind; /* SL_KIND_TEST / SL_KIND_CANARY */
+};
+
 struct sl_engine {
     struct sl_engine_opts opts;
     struct sl_registry reg;
@@ -36,11 +42,16 @@ struct sl_engine {
     bool dirty;                    /* routing must be republished */
     bool in_tick;                  /* defer history eviction: the tick holds object pointers */
     struct sl_evaluator evaluator; /* evaluate == NULL: no policies */
+    struct sl_idslot *ids;         /* id -> test/canary (active and history) */
+    size_t idmask;
 };
 
 /* Active or finished test/canary by id, or NULL. */
 struct sl_test *sl_engine_find_test(const struct sl_engine *eng, const char *id);
 struct sl_canary *sl_engine_find_canary(const struct sl_engine *eng, const char *id);
+
+/* Rebuild the id index after tests or canaries were added or removed. */
+int sl_engine_reindex(struct sl_engine *eng);
 
 /* Rebuild and publish the routing snapshot from the current state. */
 int sl_engine_republish(struct sl_engine *eng, struct sl_err *err);

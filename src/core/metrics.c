@@ -1,6 +1,7 @@
 #include "metrics.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <xxhash.h>
 
@@ -160,7 +161,7 @@ void sl_moments_merge(uint64_t *na, double *meana, double *m2a, uint64_t nb, dou
     *na = n;
 }
 
-static void sl_total_shard(struct sl_mtotal *t, const struct sl_mshard *s, int nmetrics)
+static void sl_total_shard(struct sl_mtotal *t, const struct sl_mshard *s, int nmetrics, bool hist)
 {
     uint64_t n = atomic_load_explicit(&s->n, RLX);
     uint64_t lat_n = t->n;
@@ -174,7 +175,7 @@ static void sl_total_shard(struct sl_mtotal *t, const struct sl_mshard *s, int n
     t->errors += atomic_load_explicit(&s->errors, RLX);
     t->min = fmin(t->min, atomic_load_explicit(&s->min, RLX));
     t->max = fmax(t->max, atomic_load_explicit(&s->max, RLX));
-    for (int i = 0; i < SL_SKETCH_NB; i++)
+    for (int i = 0; hist && i < SL_SKETCH_NB; i++)
         t->hist[i] += atomic_load_explicit(&s->hist[i], RLX);
     for (int j = 0; j < nmetrics; j++) {
         t->mcount[j] += atomic_load_explicit(&s->m[j].count, RLX);
@@ -185,9 +186,11 @@ static void sl_total_shard(struct sl_mtotal *t, const struct sl_mshard *s, int n
     }
 }
 
-void sl_mvar_total(const struct sl_mvar *v, struct sl_mtotal *t)
+static void sl_mvar_merge(const struct sl_mvar *v, struct sl_mtotal *t, bool hist)
 {
-    memset(t, 0, sizeof *t);
+    memset(t, 0, hist ? sizeof *t : offsetof(struct sl_mtotal, hist));
+    if (!hist)
+        memset(&t->mcount, 0, sizeof *t - offsetof(struct sl_mtotal, mcount));
     t->min = INFINITY;
     t->max = -INFINITY;
     for (int j = 0; j < SL_MAX_METRICS; j++) {
@@ -195,7 +198,17 @@ void sl_mvar_total(const struct sl_mvar *v, struct sl_mtotal *t)
         t->mmax[j] = -INFINITY;
     }
     for (int i = 0; i < v->nshards; i++)
-        sl_total_shard(t, v->shards[i], v->nmetrics);
+        sl_total_shard(t, v->shards[i], v->nmetrics, hist);
+}
+
+void sl_mvar_total(const struct sl_mvar *v, struct sl_mtotal *t)
+{
+    sl_mvar_merge(v, t, true);
+}
+
+void sl_mvar_counts(const struct sl_mvar *v, struct sl_mtotal *t)
+{
+    sl_mvar_merge(v, t, false);
 }
 
 /* ---- windows (writer) --------------------------------------------------------- */

@@ -89,6 +89,9 @@ static inline struct sl_mshard *sl_mshard_at(char *base, size_t stride, int i)
 
 /* Writer: merge every shard into *t. */
 void sl_mvar_total(const struct sl_mvar *v, struct sl_mtotal *t);
+/* Writer: the same without the histogram (t->hist is left unset): counters,
+ * latency moments and custom metrics only, for the statistics each tick. */
+void sl_mvar_counts(const struct sl_mvar *v, struct sl_mtotal *t);
 /* Writer: attribute everything recorded since the previous roll to the slot of
  * the period containing now. */
 void sl_mvar_roll(struct sl_mvar *v, double now);

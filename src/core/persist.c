@@ -208,6 +208,7 @@ int sl_engine_restore_test(struct sl_engine *eng, const struct sl_test_config *c
     }
     if (claims)
         sl_model_claim(sl_registry_find(&eng->reg, t->cfg.model), t->cfg.id, SL_KIND_TEST, t);
+    (void)sl_engine_reindex(eng);
     eng->dirty = true;
     return sl_engine_republish(eng, err);
 }
@@ -293,6 +294,7 @@ int sl_engine_restore_canary(struct sl_engine *eng, const struct sl_canary_confi
         goto nomem;
     if (claims)
         sl_model_claim(sl_registry_find(&eng->reg, k->cfg.model), k->cfg.id, SL_KIND_CANARY, k);
+    (void)sl_engine_reindex(eng);
     eng->dirty = true;
     return sl_engine_republish(eng, err);
 nomem:

@@ -32,6 +32,8 @@ struct sl_host {
     char *log[SL_LOG_LINES];
     size_t log_next;
     uint64_t serial; /* one per evaluate call: views must not outlive theirs */
+    char *cfg_text;  /* the last policies config parsed: the hooks of one test */
+    cJSON *cfg_json; /* come one after another, so one entry saves most parses */
 };
 
 void sl_host_opts_default(struct sl_host_opts *o)
@@ -524,6 +526,24 @@ static const char *sl_host_config(struct sl_engine *eng, int kind, const char *i
     return NULL;
 }
 
+/* The parsed config for json, from the one-entry cache when it matches. */
+static const cJSON *sl_host_parsed(struct sl_host *h, const char *json)
+{
+    if (h->cfg_text && strcmp(h->cfg_text, json) == 0)
+        return h->cfg_json;
+    cJSON *j = cJSON_Parse(json);
+    char *t = j ? strdup(json) : NULL;
+    if (!t) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    free(h->cfg_text);
+    cJSON_Delete(h->cfg_json);
+    h->cfg_text = t;
+    h->cfg_json = j;
+    return j;
+}
+
 static int sl_host_evaluate(void *ud, struct sl_engine *eng, int kind, const char *id, int hook,
                             struct sl_decision *out, size_t max, size_t *nout, struct sl_err *err)
 {
@@ -532,7 +552,7 @@ static int sl_host_evaluate(void *ud, struct sl_engine *eng, int kind, const cha
     const char *json = sl_host_config(eng, kind, id);
     if (!json)
         return 0;
-    cJSON *root = cJSON_Parse(json);
+    const cJSON *root = sl_host_parsed(h, json);
     if (!root)
         return sl_err_set(err, SL_EINVAL, "%s: stored policies config is not JSON", id);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, sl_hook_key(hook));
@@ -545,7 +565,6 @@ static int sl_host_evaluate(void *ud, struct sl_engine *eng, int kind, const cha
         configured = 1;
         *nout += (size_t)sl_host_one(h, kind, id, hook, v, &out[0]);
     }
-    cJSON_Delete(root);
     return configured;
 }
 
@@ -604,6 +623,8 @@ void sl_host_delete(struct sl_host *h)
         free(h->map[i].state);
     }
     free(h->map);
+    free(h->cfg_text);
+    cJSON_Delete(h->cfg_json);
     for (size_t i = 0; i < SL_LOG_LINES; i++)
         free(h->log[i]);
     free(h);

@@ -13,6 +13,8 @@
 /* ---- the proxy: userdata with user values (backing, path, recorder) ---------------- */
 
 static void sl_view_wrap(lua_State *L, int backing, const char *path, int recorder);
+static bool sl_view_lazy_at(lua_State *L, int proxy, int backing, int key);
+static void sl_view_lazy_all(lua_State *L, int proxy, int backing);
 
 static void sl_view_record(lua_State *L, int recorder, const char *path, int value)
 {
@@ -46,10 +48,16 @@ static void sl_view_child(lua_State *L, int value, int key)
 
 static int sl_view_index(lua_State *L)
 {
+    lua_settop(L, 2);
     lua_getiuservalue(L, 1, 1);
     lua_pushvalue(L, 2);
-    lua_rawget(L, -2); /* STACK: proxy key backing value */
-    if (lua_isfunction(L, -1))
+    lua_rawget(L, 3); /* STACK: proxy key backing value */
+    if (lua_isnil(L, 4) && sl_view_lazy_at(L, 1, 3, 2)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, 2);
+        lua_rawget(L, 3);
+    }
+    if (lua_isfunction(L, 4))
         return 1;
     sl_view_child(L, 4, 2);
     return 1;
@@ -87,6 +95,10 @@ static int sl_view_next(lua_State *L)
 
 static int sl_view_pairs(lua_State *L)
 {
+    lua_settop(L, 1);
+    lua_getiuservalue(L, 1, 1);
+    sl_view_lazy_all(L, 1, 2); /* the root: every section, so pairs sees them */
+    lua_settop(L, 1);
     lua_pushcfunction(L, sl_view_next);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
@@ -116,7 +128,7 @@ static void sl_view_wrap(lua_State *L, int backing, const char *path, int record
 {
     backing = lua_absindex(L, backing);
     recorder = lua_absindex(L, recorder);
-    lua_newuserdatauv(L, 0, 3);
+    lua_newuserdatauv(L, 0, 4); /* backing, path, recorder, root-only context */
     lua_pushvalue(L, backing);
     lua_setiuservalue(L, -2, 1);
     lua_pushstring(L, path);
@@ -222,7 +234,54 @@ static void sl_view_window_method(lua_State *L, struct sl_engine *eng, int kind,
     lua_setfield(L, -2, "window");
 }
 
-static void sl_view_test(lua_State *L, struct sl_engine *eng, const struct sl_test_info *t)
+/* ---- the root: cheap scalars now, costly sections on first read --------------- */
+
+/* What a lazy section needs; lives as the root proxy's 4th user value. */
+struct sl_view_ctx {
+    struct sl_engine *eng;
+    int kind;
+    uint64_t serial;
+    const uint64_t *current;
+    char id[SL_ID_MAX + 1];
+};
+
+static void sl_view_test_config(lua_State *L, const struct sl_test_config *c)
+{
+    lua_createtable(L, 0, 7);
+    sl_set_num(L, "alpha", c->alpha);
+    sl_set_num(L, "minimum_effect_size", c->minimum_effect_size);
+    sl_set_num(L, "target_sample_size", (double)c->target_sample_size);
+    sl_set_num(L, "duration_hours", c->duration_hours);
+    sl_set_bool(L, "auto_promote", c->auto_promote);
+    sl_set_bool(L, "auto_rollback", c->auto_rollback);
+    sl_push_strings(L, c->success_metrics, c->nsuccess);
+    lua_setfield(L, -2, "success_metrics");
+}
+
+static void sl_view_ramp(lua_State *L, const struct sl_test_config *c)
+{
+    lua_createtable(L, (int)c->nramp, 0);
+    for (size_t i = 0; i < c->nramp; i++) {
+        lua_createtable(L, 0, 3);
+        sl_set_num(L, "at_hours", c->ramp[i].at_hours);
+        sl_set_num(L, "treatment", c->ramp[i].treatment);
+        sl_set_num(L, "control", c->ramp[i].control);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+static void sl_view_history(lua_State *L, const struct sl_test_info *t)
+{
+    lua_createtable(L, (int)t->nalloc_history, 0);
+    for (size_t i = 0; i < t->nalloc_history; i++) {
+        lua_createtable(L, 0, 2);
+        sl_set_num(L, "at", t->alloc_history[i].at);
+        sl_set_num(L, "treatment", t->alloc_history[i].treatment);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+static void sl_view_test(lua_State *L, const struct sl_test_info *t)
 {
     const struct sl_test_config *c = t->config;
     sl_set_str(L, "kind", "test");
@@ -238,34 +297,6 @@ static void sl_view_test(lua_State *L, struct sl_engine *eng, const struct sl_te
     sl_set_num(L, "treatment", t->status == SL_TEST_PAUSED ? 0 : t->treatment_pct);
     sl_set_num(L, "control", t->status == SL_TEST_PAUSED ? 100 : 100 - t->treatment_pct);
     lua_setfield(L, -2, "allocation");
-    lua_createtable(L, (int)c->nramp, 0);
-    for (size_t i = 0; i < c->nramp; i++) {
-        lua_createtable(L, 0, 3);
-        sl_set_num(L, "at_hours", c->ramp[i].at_hours);
-        sl_set_num(L, "treatment", c->ramp[i].treatment);
-        sl_set_num(L, "control", c->ramp[i].control);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    lua_setfield(L, -2, "ramp");
-    lua_createtable(L, (int)t->nalloc_history, 0);
-    for (size_t i = 0; i < t->nalloc_history; i++) {
-        lua_createtable(L, 0, 2);
-        sl_set_num(L, "at", t->alloc_history[i].at);
-        sl_set_num(L, "treatment", t->alloc_history[i].treatment);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    lua_setfield(L, -2, "allocation_history");
-    lua_createtable(L, 0, 7);
-    sl_set_num(L, "alpha", c->alpha);
-    sl_set_num(L, "minimum_effect_size", c->minimum_effect_size);
-    sl_set_num(L, "target_sample_size", (double)c->target_sample_size);
-    sl_set_num(L, "duration_hours", c->duration_hours);
-    sl_set_bool(L, "auto_promote", c->auto_promote);
-    sl_set_bool(L, "auto_rollback", c->auto_rollback);
-    sl_push_strings(L, c->success_metrics, c->nsuccess);
-    lua_setfield(L, -2, "success_metrics");
-    lua_setfield(L, -2, "config");
-    sl_view_arms(L, eng, c->id, 0, "control", "treatment");
 }
 
 static void sl_view_criteria(lua_State *L, const struct sl_canary_config *c)
@@ -282,8 +313,33 @@ static void sl_view_criteria(lua_State *L, const struct sl_canary_config *c)
     lua_setfield(L, -2, "promotion_criteria");
 }
 
-static void sl_view_canary(lua_State *L, struct sl_engine *eng, const struct sl_canary_info *k,
-                           double now)
+static void sl_view_canary_config(lua_State *L, const struct sl_canary_config *c)
+{
+    lua_createtable(L, 0, 8);
+    sl_set_num(L, "traffic", c->traffic);
+    sl_set_num(L, "duration_minutes", c->duration_minutes);
+    sl_set_num(L, "success_threshold", c->success_threshold);
+    sl_set_num(L, "error_threshold", c->error_threshold);
+    sl_set_bool(L, "auto_promote", c->auto_promote);
+    sl_set_bool(L, "auto_rollback", c->auto_rollback);
+    sl_set_num(L, "health_check_interval_ms", c->health_check_interval_ms);
+    sl_view_criteria(L, c);
+}
+
+static void sl_view_health(lua_State *L, const struct sl_canary_info *k)
+{
+    lua_createtable(L, (int)k->nchecks, 0);
+    for (size_t i = 0; i < k->nchecks; i++) {
+        lua_createtable(L, 0, 4);
+        sl_set_num(L, "at", k->checks[i].at);
+        sl_set_str(L, "health", sl_health_name(k->checks[i].health));
+        sl_set_num(L, "error_rate", k->checks[i].error_rate);
+        sl_set_bool(L, "passed", k->checks[i].passed);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+static void sl_view_canary(lua_State *L, const struct sl_canary_info *k, double now)
 {
     const struct sl_canary_config *c = k->config;
     sl_set_str(L, "kind", "canary");
@@ -298,27 +354,6 @@ static void sl_view_canary(lua_State *L, struct sl_engine *eng, const struct sl_
     sl_set_num(L, "canary", k->traffic_pct);
     sl_set_num(L, "stable", 100 - k->traffic_pct);
     lua_setfield(L, -2, "allocation");
-    lua_createtable(L, 0, 8);
-    sl_set_num(L, "traffic", c->traffic);
-    sl_set_num(L, "duration_minutes", c->duration_minutes);
-    sl_set_num(L, "success_threshold", c->success_threshold);
-    sl_set_num(L, "error_threshold", c->error_threshold);
-    sl_set_bool(L, "auto_promote", c->auto_promote);
-    sl_set_bool(L, "auto_rollback", c->auto_rollback);
-    sl_set_num(L, "health_check_interval_ms", c->health_check_interval_ms);
-    sl_view_criteria(L, c);
-    lua_setfield(L, -2, "config");
-    lua_createtable(L, (int)k->nchecks, 0);
-    for (size_t i = 0; i < k->nchecks; i++) {
-        lua_createtable(L, 0, 4);
-        sl_set_num(L, "at", k->checks[i].at);
-        sl_set_str(L, "health", sl_health_name(k->checks[i].health));
-        sl_set_num(L, "error_rate", k->checks[i].error_rate);
-        sl_set_bool(L, "passed", k->checks[i].passed);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    lua_setfield(L, -2, "health");
-    sl_view_arms(L, eng, c->id, 0, "stable", "canary");
 }
 
 /* Canaries keep no sequential state: stable vs canary, fixed-horizon. */
@@ -366,20 +401,89 @@ static void sl_view_stats(lua_State *L, struct sl_engine *eng, int kind, const c
         lua_newtable(L);
 }
 
+/* Build section key of the root view (ctx c) into the backing table at b;
+ * false if key is not a section. [-0, +0, m] */
+static bool sl_view_lazy(lua_State *L, const struct sl_view_ctx *c, const char *key, int b)
+{
+    struct sl_test_info t;
+    struct sl_canary_info k;
+    bool test = c->kind == SL_KIND_TEST;
+    if (test ? sl_engine_test(c->eng, c->id, &t, NULL) : sl_engine_canary(c->eng, c->id, &k, NULL))
+        return false;
+    const char *a0 = test ? "control" : "stable", *a1 = test ? "treatment" : "canary";
+    struct sl_variant_metrics m;
+    if (strcmp(key, a0) == 0 || strcmp(key, a1) == 0) {
+        if (sl_engine_metrics(c->eng, c->id, strcmp(key, a1) == 0, 0, &m, NULL))
+            return false;
+        lsl_push_variant_metrics(L, &m);
+    } else if (strcmp(key, "stats") == 0) {
+        sl_view_stats(L, c->eng, c->kind, c->id);
+    } else if (strcmp(key, "config") == 0) {
+        if (test)
+            sl_view_test_config(L, t.config);
+        else
+            sl_view_canary_config(L, k.config);
+    } else if (test && strcmp(key, "ramp") == 0) {
+        sl_view_ramp(L, t.config);
+    } else if (test && strcmp(key, "allocation_history") == 0) {
+        sl_view_history(L, &t);
+    } else if (!test && strcmp(key, "health") == 0) {
+        sl_view_health(L, &k);
+    } else {
+        return false;
+    }
+    lua_setfield(L, b, key);
+    return true;
+}
+
+/* The root's context, checked to be of the current call, or NULL for a
+ * nested proxy. Raises when the view outlived its call. */
+static const struct sl_view_ctx *sl_view_ctx_of(lua_State *L, int proxy)
+{
+    int t = lua_getiuservalue(L, proxy, 4);
+    const struct sl_view_ctx *c = t == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
+    lua_pop(L, 1);
+    if (c && *c->current != c->serial)
+        luaL_error(L, "view used outside its evaluate call");
+    return c;
+}
+
+static bool sl_view_lazy_at(lua_State *L, int proxy, int backing, int key)
+{
+    if (lua_type(L, key) != LUA_TSTRING)
+        return false;
+    const struct sl_view_ctx *c = sl_view_ctx_of(L, proxy);
+    return c && sl_view_lazy(L, c, lua_tostring(L, key), backing);
+}
+
+static void sl_view_lazy_all(lua_State *L, int proxy, int backing)
+{
+    static const char *const keys[] = {"control", "treatment", "stable", "canary",
+                                       "stats",   "config",    "ramp",   "allocation_history",
+                                       "health"};
+    const struct sl_view_ctx *c = sl_view_ctx_of(L, proxy);
+    for (size_t i = 0; c && i < sizeof keys / sizeof keys[0]; i++)
+        if (lua_getfield(L, backing, keys[i]) == LUA_TNIL)
+            (void)sl_view_lazy(L, c, keys[i], backing);
+    lua_settop(L, backing);
+}
+
 void sl_lua_push_view(lua_State *L, struct sl_engine *eng, int kind, const char *id, int recorder,
                       uint64_t serial, const uint64_t *current)
 {
     recorder = lua_absindex(L, recorder);
-    lua_createtable(L, 0, 24);
+    lua_createtable(L, 0, 16);
     struct sl_test_info t;
     struct sl_canary_info k;
     if (kind == SL_KIND_TEST && sl_engine_test(eng, id, &t, NULL) == 0)
-        sl_view_test(L, eng, &t);
+        sl_view_test(L, &t);
     else if (kind == SL_KIND_CANARY && sl_engine_canary(eng, id, &k, NULL) == 0)
-        sl_view_canary(L, eng, &k, sl_engine_now(eng));
-    sl_view_stats(L, eng, kind, id);
-    lua_setfield(L, -2, "stats");
+        sl_view_canary(L, &k, sl_engine_now(eng));
     sl_view_window_method(L, eng, kind, id, recorder, serial, current);
     sl_view_wrap(L, -1, "", recorder);
+    struct sl_view_ctx *c = lua_newuserdatauv(L, sizeof *c, 0);
+    *c = (struct sl_view_ctx){.eng = eng, .kind = kind, .serial = serial, .current = current};
+    snprintf(c->id, sizeof c->id, "%s", id);
+    lua_setiuservalue(L, -2, 4);
     lua_remove(L, -2);
 }
