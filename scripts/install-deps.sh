@@ -4,12 +4,17 @@
 # Works as root; otherwise uses sudo.
 set -euo pipefail
 
+# --bench adds what the server benchmarks compare against (nginx); its service
+# is kept from starting on install: the benchmark starts its own on loopback.
 PACKAGES=(
   build-essential cmake pkg-config clang-format
   liblua5.4-dev lua5.4 lua-busted lua-check
-  libev-dev libcjson-dev libxxhash-dev libhttp-parser-dev libsqlite3-dev libedit-dev
+  libev-dev libcjson-dev libxxhash-dev libhttp-parser-dev libsqlite3-dev libedit-dev sqlite3
+  wrk
   python3 python3-scipy python3-mpmath
 )
+
+[ "${1:-}" = --bench ] && PACKAGES+=(nginx-light)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -21,4 +26,9 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "install-deps: installing ${missing[*]}" >&2
 $SUDO apt-get update -qq
+policy=/usr/sbin/policy-rc.d
+if [ ! -e $policy ]; then # no service may start because of this install
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee $policy >/dev/null && $SUDO chmod +x $policy
+  trap '$SUDO rm -f $policy' EXIT
+fi
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -60,3 +60,20 @@ file(GLOB_RECURSE SL_C_FILES ${PROJECT_SOURCE_DIR}/src/*.c ${PROJECT_SOURCE_DIR}
 add_test(NAME lint.clang_format
   COMMAND clang-format --dry-run --Werror ${SL_C_FILES}
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+
+# End-to-end: sluiced over real sockets on loopback (started and stopped by the test).
+add_test(NAME e2e.daemon
+  COMMAND python3 ${PROJECT_SOURCE_DIR}/tests/e2e/test_daemon.py ${PROJECT_BINARY_DIR}
+          ${PROJECT_SOURCE_DIR}
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(e2e.daemon PROPERTIES TIMEOUT 300)
+
+# The sluice command: policy check passes on the built-ins and fails with
+# file:line on a broken file; policy test runs a directory of specs.
+add_test(NAME cli.policy_check_builtins COMMAND sluice policy check ${PROJECT_SOURCE_DIR}/policies)
+add_test(NAME cli.policy_check_reports_file_line
+  COMMAND sh -c "out=$(\"$0\" policy check \"$1\" 2>&1); rc=$?; echo \"$out\"; test $rc -eq 1 && echo \"$out\" | grep -q 'syntax_error.lua:[0-9]'"
+          ${PROJECT_BINARY_DIR}/sluice ${PROJECT_SOURCE_DIR}/tests/fixtures/policies/syntax_error.lua)
+add_test(NAME cli.policy_test_examples
+  COMMAND sluice policy test ${PROJECT_SOURCE_DIR}/examples/policies
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})

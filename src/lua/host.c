@@ -21,6 +21,7 @@ struct sl_host_entry {
     char *state;
     int failures;
     int last_shadow; /* last shadow verdict (action * 8 + recommendation + 1), 0 = none */
+    bool dirty;      /* state changed since the store last saved it */
 };
 
 struct sl_host {
@@ -115,6 +116,25 @@ static void sl_host_log_line(struct sl_host *h, const char *line)
         return;
     free(h->log[h->log_next % SL_LOG_LINES]);
     h->log[h->log_next++ % SL_LOG_LINES] = copy;
+}
+
+int sl_host_dirty_states(struct sl_host *h,
+                         int (*fn)(void *ud, const char *id, const char *policy, const char *json),
+                         void *ud)
+{
+    for (size_t i = 0; h->map && i <= h->mask; i++) {
+        struct sl_host_entry *e = &h->map[i];
+        if (!e->key || !e->dirty)
+            continue;
+        char id[SL_ID_MAX + 1];
+        const char *sep = strchr(e->key, '\x1f');
+        snprintf(id, sizeof id, "%.*s", (int)(sep - e->key), e->key);
+        int rc = fn(ud, id, sep + 1, e->state);
+        if (rc)
+            return rc;
+        e->dirty = false;
+    }
+    return 0;
 }
 
 size_t sl_host_log_count(const struct sl_host *h)
@@ -463,6 +483,7 @@ static void sl_host_succeeded(struct sl_host *h, struct sl_call *c)
     struct sl_host_entry *e = sl_host_entry(h, c->id, c->p->name, true);
     if (e) {
         e->failures = 0;
+        e->dirty |= !e->state || strcmp(e->state, c->state) != 0;
         free(e->state);
         e->state = c->state;
         c->state = NULL;

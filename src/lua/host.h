@@ -50,6 +50,13 @@ const char *sl_host_state(const struct sl_host *h, const char *id, const char *p
 int sl_host_set_state(struct sl_host *h, const char *id, const char *policy, const char *json,
                       struct sl_err *err);
 
+/* Call fn for every ctx.state changed since the last call (json NULL: the
+ * state was removed) and mark them saved; the store persists them. Returns
+ * fn's first nonzero result, else 0. */
+int sl_host_dirty_states(struct sl_host *h,
+                         int (*fn)(void *ud, const char *id, const char *policy, const char *json),
+                         void *ud);
+
 /* The newest n ctx.log lines, oldest first: i-th line or NULL. */
 size_t sl_host_log_count(const struct sl_host *h);
 const char *sl_host_log_at(const struct sl_host *h, size_t i);

@@ -1,0 +1,318 @@
+#include "daemon.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---- logging ------------------------------------------------------------------- */
+
+void sl_daemon_log(const struct sl_daemon *d, int level, const char *fmt, ...)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    if (level > d->cfg.log_level)
+        return;
+    char when[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    fprintf(stderr, "%s sluiced %s: ", when, names[level]);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- the engine's clock: wall time, optionally sped up for demos --------------------- */
+
+static double sl_daemon_clock(void *ud)
+{
+    struct sl_daemon *d = ud;
+    return d->virt0 + (sl_clock_wall(NULL) - d->wall0) * d->cfg.clock_speed;
+}
+
+/* ---- events: counted, and queued for the store --------------------------------------- */
+
+static void sl_daemon_mark(struct sl_daemon *d, const char *id)
+{
+    for (size_t i = 0; i < d->ndirty; i++)
+        if (strcmp(d->dirty[i], id) == 0)
+            return;
+    if (d->ndirty == d->capdirty) {
+        size_t cap = d->capdirty ? d->capdirty * 2 : 16;
+        void *p = realloc(d->dirty, cap * sizeof *d->dirty);
+        if (!p)
+            return; /* the periodic checkpoint saves every object anyway */
+        d->dirty = p;
+        d->capdirty = cap;
+    }
+    snprintf(d->dirty[d->ndirty++], sizeof d->dirty[0], "%s", id);
+}
+
+static void sl_daemon_sink(void *ud, const struct sl_event *e)
+{
+    struct sl_daemon *d = ud;
+    sl_prom_count_event(&d->prom, e);
+    if (e->kind == SL_EVENT_MODEL)
+        d->models_dirty = true;
+    else if (e->kind != SL_EVENT_POLICY && e->kind != SL_EVENT_ERROR)
+        sl_daemon_mark(d, e->subject);
+    if (!d->have_store)
+        return;
+    if (d->npending == d->cappending) {
+        size_t cap = d->cappending ? d->cappending * 2 : 64;
+        void *p = realloc(d->pending, cap * sizeof *d->pending);
+        if (!p)
+            return;
+        d->pending = p;
+        d->cappending = cap;
+    }
+    struct sl_event *c = &d->pending[d->npending++];
+    *c = *e;
+    c->detail = e->detail ? strdup(e->detail) : NULL;
+}
+
+/* ---- persistence ----------------------------------------------------------------------- */
+
+static int sl_daemon_save_state(void *ud, const char *id, const char *policy, const char *json)
+{
+    struct sl_daemon *d = ud;
+    return sl_store_save_policy_state(&d->store, id, policy, json, NULL);
+}
+
+static int sl_daemon_save_dirty(struct sl_daemon *d, struct sl_err *err)
+{
+    if (d->models_dirty && sl_store_save_models(&d->store, d->eng, err))
+        return -1;
+    for (size_t i = 0; i < d->ndirty; i++) {
+        struct sl_test_info t;
+        struct sl_canary_info k;
+        const char *id = d->dirty[i];
+        int rc = sl_engine_test(d->eng, id, &t, NULL) == 0
+                     ? sl_store_save_test(&d->store, d->eng, id, err)
+                 : sl_engine_canary(d->eng, id, &k, NULL) == 0
+                     ? sl_store_save_canary(&d->store, d->eng, id, err)
+                     : sl_store_delete_object(&d->store, id, err);
+        if (rc)
+            return -1;
+    }
+    for (size_t i = 0; i < d->npending; i++)
+        if (sl_store_append_event(&d->store, &d->pending[i], err))
+            return -1;
+    if (d->host && sl_host_dirty_states(d->host, sl_daemon_save_state, d))
+        return sl_err_set(err, SL_EINTERNAL, "saving a policy state failed");
+    return 0;
+}
+
+static void sl_daemon_clear(struct sl_daemon *d)
+{
+    for (size_t i = 0; i < d->npending; i++)
+        free(d->pending[i].detail);
+    d->npending = 0;
+    d->ndirty = 0;
+    d->models_dirty = false;
+}
+
+int sl_daemon_flush(struct sl_daemon *d, struct sl_err *err)
+{
+    if (!d->have_store || (!d->npending && !d->ndirty && !d->models_dirty)) {
+        sl_daemon_clear(d);
+        return 0;
+    }
+    if (sl_store_begin(&d->store, err))
+        return -1;
+    if (sl_daemon_save_dirty(d, err) || sl_store_commit(&d->store, err)) {
+        sl_store_rollback(&d->store, NULL);
+        sl_daemon_log(d, 0, "store: %s", err->msg);
+        return -1;
+    }
+    sl_daemon_clear(d);
+    return 0;
+}
+
+/* ---- timers and signals ------------------------------------------------------------------- */
+
+static void sl_daemon_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct sl_daemon *d = sl_container_of(w, struct sl_daemon, tick_w);
+    struct sl_err err;
+    if (sl_engine_tick(d->eng, &err))
+        sl_daemon_log(d, 0, "tick: %s", err.msg);
+    if (sl_daemon_flush(d, &err))
+        sl_daemon_log(d, 0, "tick: not persisted: %s", err.msg);
+}
+
+static void sl_daemon_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct sl_daemon *d = sl_container_of(w, struct sl_daemon, checkpoint_w);
+    struct sl_err err;
+    if (d->have_store && sl_store_checkpoint(&d->store, d->eng, &err))
+        sl_daemon_log(d, 0, "checkpoint: %s", err.msg);
+}
+
+static void sl_daemon_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)revents;
+    struct sl_daemon *d = w->data;
+    if (w == &d->sighup_w) {
+        int n = d->host ? sl_reload_rescan(&d->reload) : 0;
+        sl_daemon_log(d, 2, "SIGHUP: policies rescanned, %d changed", n);
+        return;
+    }
+    sl_daemon_log(d, 2, "signal %d: flushing and stopping", w->signum);
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void sl_daemon_signals(struct sl_daemon *d)
+{
+    ev_signal *ws[] = {&d->sigterm_w, &d->sigint_w, &d->sighup_w};
+    int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        ev_signal_init(ws[i], sl_daemon_signal, sigs[i]);
+        ws[i]->data = d;
+        ev_signal_start(d->loop, ws[i]);
+    }
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- start-up ----------------------------------------------------------------------------- */
+
+static int sl_daemon_dirs(struct sl_daemon *d, struct sl_err *err)
+{
+    if (mkdir(d->cfg.data_dir, 0700) != 0 && errno != EEXIST)
+        return sl_err_set(err, SL_EINVAL, "data_dir: cannot create %s: %s", d->cfg.data_dir,
+                          strerror(errno));
+    (void)chmod(d->cfg.data_dir, 0700);
+    return 0;
+}
+
+static int sl_daemon_restore_state(void *ud, const char *id, const char *policy, const char *json,
+                                   struct sl_err *err)
+{
+    struct sl_daemon *d = ud;
+    return d->host ? sl_host_set_state(d->host, id, policy, json, err) : 0;
+}
+
+static int sl_daemon_open_store(struct sl_daemon *d, struct sl_err *err)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/sluice.db", d->cfg.data_dir);
+    if (sl_store_sqlite_open(&d->store, path, err))
+        return -1;
+    d->have_store = true;
+    struct sl_store_report rep;
+    if (sl_store_load(&d->store, d->eng, sl_daemon_restore_state, d, &rep, err))
+        return -1;
+    char line[512];
+    sl_store_report_line(&rep, line, sizeof line);
+    sl_daemon_log(d, 2, "recovered from %s: %s", path, line);
+    for (size_t i = 0; i < rep.nfailures && i < SL_STORE_MAX_FAILURES; i++)
+        sl_daemon_log(d, 1, "could not restore %s (%s): %s", rep.failures[i].id,
+                      rep.failures[i].what, rep.failures[i].msg);
+    return 0;
+}
+
+static int sl_daemon_engine(struct sl_daemon *d, struct sl_err *err)
+{
+    struct sl_engine_opts o;
+    sl_engine_opts_default(&o);
+    o.clock = sl_daemon_clock;
+    o.clock_ud = d;
+    o.sink = sl_daemon_sink;
+    o.sink_ud = d;
+    d->wall0 = sl_clock_wall(NULL);
+    d->virt0 = d->wall0;
+    if (!(d->eng = sl_engine_new(&o, err)))
+        return -1;
+    struct sl_host_opts ho;
+    sl_host_opts_default(&ho);
+    const char *dirs[SL_CONFIG_MAX_DIRS];
+    for (size_t i = 0; i < d->cfg.npolicy_dirs; i++)
+        dirs[i] = d->cfg.policy_dirs[i];
+    ho.dirs = dirs;
+    ho.ndirs = d->cfg.npolicy_dirs;
+    if (ho.ndirs && !(d->host = sl_host_new(d->eng, &ho, err)))
+        return -1;
+    return 0;
+}
+
+static int sl_daemon_serve(struct sl_daemon *d, struct sl_err *err)
+{
+    struct sl_http_opts ho;
+    sl_http_opts_default(&ho);
+    ho.listen = d->cfg.listen;
+    ho.max_body_bytes = d->cfg.max_body_bytes;
+    ho.max_header_bytes = d->cfg.max_header_bytes;
+    ho.idle_timeout_ms = (unsigned)d->cfg.idle_timeout_ms;
+    ho.routes = sl_api_routes;
+    ho.nroutes = sl_api_nroutes;
+    ho.ud = d;
+    if (sl_http_server_start(&d->http, d->loop, &ho, err))
+        return -1;
+    if (d->host && sl_reload_start(&d->reload, d->loop, d->host, NULL, err))
+        return -1;
+    ev_timer_init(&d->tick_w, sl_daemon_tick, d->cfg.tick_ms / 1000.0, d->cfg.tick_ms / 1000.0);
+    ev_timer_start(d->loop, &d->tick_w);
+    double cp = d->cfg.checkpoint_ms / 1000.0;
+    ev_timer_init(&d->checkpoint_w, sl_daemon_checkpoint, cp, cp);
+    ev_timer_start(d->loop, &d->checkpoint_w);
+    sl_daemon_signals(d);
+    return 0;
+}
+
+int sl_daemon_start(struct sl_daemon *d, const struct sl_config *cfg, struct sl_err *err)
+{
+    memset(d, 0, sizeof *d);
+    d->cfg = *cfg;
+    if (sl_config_check(&d->cfg, err) || sl_daemon_dirs(d, err))
+        return -1;
+    if (!(d->loop = ev_default_loop(EVFLAG_AUTO)))
+        return sl_err_set(err, SL_EINTERNAL, "libev: no event loop");
+    d->started = ev_now(d->loop);
+    if (sl_daemon_engine(d, err) || sl_daemon_open_store(d, err) || sl_daemon_serve(d, err))
+        return -1;
+    (void)sl_daemon_flush(d, NULL); /* events of policy loading at start */
+    sl_daemon_log(d, 2, "sluiced %s listening on http://%s (port %d), data in %s, %zu policy dirs",
+                  SLUICE_VERSION, d->cfg.listen, sl_http_server_port(&d->http), d->cfg.data_dir,
+                  d->cfg.npolicy_dirs);
+    return 0;
+}
+
+int sl_daemon_run(struct sl_daemon *d)
+{
+    ev_run(d->loop, 0);
+    return d->exit_code;
+}
+
+void sl_daemon_stop(struct sl_daemon *d)
+{
+    struct sl_err err;
+    if (d->eng && sl_daemon_flush(d, &err))
+        sl_daemon_log(d, 0, "shutdown: flush failed: %s", err.msg);
+    if (d->have_store && d->eng && sl_store_checkpoint(&d->store, d->eng, &err))
+        sl_daemon_log(d, 0, "shutdown: checkpoint failed: %s", err.msg);
+    if (d->loop) {
+        sl_http_server_stop(&d->http);
+        if (d->host)
+            sl_reload_stop(&d->reload);
+        ev_timer_stop(d->loop, &d->tick_w);
+        ev_timer_stop(d->loop, &d->checkpoint_w);
+    }
+    if (d->have_store)
+        sl_store_close(&d->store);
+    sl_host_delete(d->host);
+    sl_engine_delete(d->eng);
+    sl_daemon_clear(d);
+    free(d->pending);
+    free(d->dirty);
+    sl_daemon_log(d, 2, "stopped");
+}

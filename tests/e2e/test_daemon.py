@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""End-to-end tests of sluiced over real sockets (loopback only).
+
+Each test starts `sluiced` on a temporary data dir and an ephemeral port,
+drives it over HTTP, and stops it by its PID. Prints TAP and a closing
+"N passed, N failed" line; exits non-zero on any failure.
+
+Usage: test_daemon.py BUILD_DIR SOURCE_DIR
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD, SOURCE = sys.argv[1], sys.argv[2]
+SLUICED = os.path.join(BUILD, "sluiced")
+results = []
+
+
+def check(cond, what):
+    results.append(bool(cond))
+    print(("ok" if cond else "not ok"), len(results), "-", what, flush=True)
+    return cond
+
+
+class Daemon:
+    def __init__(self, data=None, extra=(), policies=None):
+        self.data = data or tempfile.mkdtemp(prefix="sluiced-")
+        args = [SLUICED, "--listen", "127.0.0.1:0", "--data", self.data,
+                "--tick-ms", "100", "--checkpoint-ms", "200", "--log-level", "info"]
+        if policies:
+            args += ["--policies", policies]
+        self.log = open(os.path.join(self.data, "sluiced.log"), "ab")
+        self.proc = subprocess.Popen(list(args) + list(extra), stderr=subprocess.PIPE)
+        self.port = None
+        deadline = time.time() + 10
+        while time.time() < deadline and self.port is None:
+            line = self.proc.stderr.readline().decode()
+            if not line:
+                break
+            self.log.write(line.encode())
+            m = re.search(r"\(port (\d+)\)", line)
+            if m:
+                self.port = int(m.group(1))
+        if self.port is None:
+            raise RuntimeError("sluiced did not start: " + open(self.log.name).read())
+        # keep draining stderr so the daemon never blocks on a full pipe
+        import threading
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stderr:
+            self.log.write(line)
+            self.log.flush()
+
+    def request(self, method, path, body=None, headers=None, raw=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        hdrs = {"Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        conn.request(method, path, body=data, headers=hdrs)
+        r = conn.getresponse()
+        text = r.read().decode()
+        conn.close()
+        try:
+            return r.status, json.loads(text) if text else None
+        except ValueError:
+            return r.status, text
+
+    def kill(self, sig):
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=15)
+
+
+def setup_models(d):
+    for v in ("v1", "v2"):
+        s, _ = d.request("POST", "/v1/models", {"id": "ranker", "version": v})
+        if s != 201:
+            return False
+    return True
+
+
+def test_lifecycle():
+    d = Daemon()
+    try:
+        s, body = d.request("GET", "/healthz")
+        check(s == 200 and body["status"] == "ok", "healthz answers ok")
+        check(setup_models(d), "models registered (201)")
+        s, body = d.request("GET", "/v1/models")
+        check(s == 200 and body["models"][0]["live"] == "v1", "the first version is live")
+        s, t = d.request("POST", "/v1/tests", {"name": "ranker v2", "model": "ranker",
+                                               "control": "v1", "treatment": "v2",
+                                               "success_metrics": ["clicks"]})
+        check(s == 201 and t["status"] == "draft", "a test is created as a draft (201)")
+        tid = t["id"]
+        s, body = d.request("POST", f"/v1/tests/{tid}/pause")
+        check(s == 409 and "draft" in body["error"]["message"],
+              "pausing a draft is 409 naming the state")
+        s, body = d.request("POST", f"/v1/tests/{tid}/start")
+        check(s == 200 and body["status"] == "running", "start -> running")
+        seen = {}
+        items = []
+        for i in range(2000):
+            s, r = d.request("POST", "/v1/route", {"model": "ranker", "unit": f"user-{i}"}) \
+                if i < 50 else (200, None)
+            if r:
+                seen[r["variant"]] = seen.get(r["variant"], 0) + 1
+            items.append({"test": tid, "variant": "control" if i % 2 else "treatment",
+                          "ok": i % 20 != 0, "latency_ms": 10 + i % 40, "metrics": {"clicks": 1}})
+        check(set(seen) <= {"control", "treatment"} and sum(seen.values()) == 50,
+              "route answers variants of the running test")
+        s, body = d.request("POST", "/v1/record", items)
+        check(s == 202 and body["accepted"] == 2000, "a batch of 2,000 results is accepted (202)")
+        bad = items[:3] + [{"test": tid, "variant": "control", "ok": True, "latency_ms": -1}]
+        s, body = d.request("POST", "/v1/record", bad)
+        check(s == 422 and "item 3" in body["error"]["message"],
+              "a batch with a bad item is rejected whole, naming the index")
+        s, snap = d.request("GET", f"/v1/tests/{tid}")
+        n = snap["metrics"]["treatment"]["requests"] + snap["metrics"]["control"]["requests"]
+        check(s == 200 and n == 2000, "nothing of the rejected batch was recorded (%d)" % n)
+        check("stats" in snap and "srm" in snap["stats"], "the snapshot carries statistics")
+        s, body = d.request("POST", f"/v1/tests/{tid}/promote", {"reason": "it won"})
+        check(s == 200 and body["status"] == "promoted", "promote -> promoted")
+        s, r = d.request("POST", "/v1/route", {"model": "ranker", "unit": "u"})
+        check(r["version"] == "v2" and r["test"] is None, "after promotion the model serves v2")
+        s, ev = d.request("GET", "/v1/events?since=0&limit=100")
+        acts = [e["action"] for e in ev["events"]]
+        check("promote" in acts and "start" in acts, "the lifecycle is in /v1/events")
+    finally:
+        d.kill(signal.SIGTERM)
+        shutil.rmtree(d.data, ignore_errors=True)
+
+
+def test_bad_input():
+    d = Daemon(extra=["--token", "s3cret"])
+    auth = {"Authorization": "Bearer s3cret"}
+    try:
+        s, body = d.request("POST", "/v1/models", {"id": "m", "version": "v1"})
+        check(s == 401, "a mutating call without the token is 401")
+        s, body = d.request("POST", "/v1/models", raw="{not json", headers=auth)
+        check(s == 400, "malformed JSON is 400")
+        s, body = d.request("POST", "/v1/models", {"id": 5, "version": "v1"}, headers=auth)
+        check(s == 400 and "id" in body["error"]["message"], "a wrong type is 400 naming the key")
+        d.request("POST", "/v1/models", {"id": "m", "version": "v1"}, headers=auth)
+        d.request("POST", "/v1/models", {"id": "m", "version": "v2"}, headers=auth)
+        s, body = d.request("POST", "/v1/tests", {"name": "t", "model": "m", "control": "v1",
+                                                  "treatment": "v2",
+                                                  "ramp": [{"at_hours": 0, "treatment": 150}]},
+                            headers=auth)
+        check(s == 422 and "treatment" in body["error"]["message"],
+              "a percentage out of range is 422")
+        s, body = d.request("POST", "/v1/tests", {"name": "t", "model": "m", "control": "v1",
+                                                  "treatment": "v2", "colour": "red"},
+                            headers=auth)
+        check(s == 400 and "colour" in body["error"]["message"], "an unknown key is 400")
+        s, body = d.request("GET", "/v1/nowhere")
+        check(s == 404, "an unknown route is 404")
+        s, body = d.request("DELETE", "/v1/models")
+        check(s == 405, "a wrong method is 405")
+        s, body = d.request("POST", "/v1/models", raw="x" * (2 << 20), headers=auth)
+        check(s == 413, "a huge body is 413")
+        s, body = d.request("POST", "/v1/models", raw="<a/>",
+                            headers={**auth, "Content-Type": "application/xml"})
+        check(s == 415, "a non-JSON content type is 415")
+        sock = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        sock.sendall(b"GARBAGE\r\n\r\n")
+        reply = sock.recv(4096).decode(errors="replace")
+        sock.close()
+        check(reply.startswith("HTTP/1.1 400"), "a garbage request line is 400")
+        s, body = d.request("GET", "/v1/tests")
+        check(s == 200 and body["tests"] == [], "and nothing was created")
+    finally:
+        d.kill(signal.SIGTERM)
+        shutil.rmtree(d.data, ignore_errors=True)
+
+
+def test_policies_and_reload():
+    pdir = tempfile.mkdtemp(prefix="policies-")
+    path = os.path.join(pdir, "mine.lua")
+
+    def write(version, action):
+        with open(path + ".tmp", "w") as f:
+            f.write("return { kind = 'guard', name = 'mine', version = '%s',\n"
+                    "  evaluate = function(view) if view.treatment.requests > 10 then\n"
+                    "    return { action = '%s', reason = 'mine v%s saw traffic' } end end }\n"
+                    % (version, action, version))
+        os.replace(path + ".tmp", path)
+
+    write("1", "alert")
+    d = Daemon(policies=pdir)
+    try:
+        setup_models(d)
+        s, t = d.request("POST", "/v1/tests", {"name": "t", "model": "ranker", "control": "v1",
+                                               "treatment": "v2",
+                                               "policies": {"guards": [["mine"]]}})
+        check(s == 201, "a test naming a user policy is created")
+        s, body = d.request("POST", "/v1/tests", {"name": "t2", "model": "ranker",
+                                                  "control": "v1", "treatment": "v2",
+                                                  "policies": {"guards": ["nope"]}})
+        check(s >= 400 and "nope" in body["error"]["message"], "an unknown policy is refused")
+        tid = t["id"]
+        d.request("POST", f"/v1/tests/{tid}/start")
+        d.request("POST", "/v1/record", [{"test": tid, "variant": "treatment", "ok": True,
+                                           "latency_ms": 5} for _ in range(20)])
+        time.sleep(0.5)
+        s, ev = d.request("GET", "/v1/events?since=0&limit=1000")
+        alerts = [e for e in ev["events"] if e["kind"] == "decision" and e["action"] == "alert"]
+        check(alerts and alerts[0]["detail"]["policy"] == "mine",
+              "the policy's decision is in /v1/events with its policy name")
+        t0 = time.time()
+        write("2", "pause")
+        applied = None
+        while time.time() - t0 < 5 and applied is None:
+            s, pol = d.request("GET", "/v1/policies")
+            mine = [p for p in pol["policies"] if p.get("name") == "mine"]
+            if mine and mine[0]["version"] == "2":
+                applied = time.time() - t0
+            time.sleep(0.05)
+        check(applied is not None, "hot reload: version 2 applied %.2f s after the save" % (applied or -1))
+        time.sleep(0.4)
+        s, snap = d.request("GET", f"/v1/tests/{tid}")
+        check(snap["status"] == "paused", "the reloaded policy acts (paused the test)")
+    finally:
+        d.kill(signal.SIGTERM)
+        shutil.rmtree(d.data, ignore_errors=True)
+        shutil.rmtree(pdir, ignore_errors=True)
+
+
+def test_crash_and_restart():
+    d = Daemon()
+    data = d.data
+    try:
+        setup_models(d)
+        s, t = d.request("POST", "/v1/tests", {"name": "t", "model": "ranker", "control": "v1",
+                                               "treatment": "v2"})
+        tid = t["id"]
+        d.request("POST", f"/v1/tests/{tid}/start")
+        d.request("POST", "/v1/record", [{"test": tid, "variant": "control", "ok": True,
+                                           "latency_ms": 7} for _ in range(500)])
+        time.sleep(0.6)  # > one checkpoint interval
+        d.request("POST", f"/v1/tests/{tid}/pause", {"reason": "before the crash"})
+        check(d.kill(signal.SIGKILL) == -signal.SIGKILL, "kill -9 mid-run")
+        d = Daemon(data=data)
+        s, snap = d.request("GET", f"/v1/tests/{tid}")
+        check(s == 200 and snap["status"] == "paused",
+              "after kill -9 the acknowledged pause is there")
+        n = snap["metrics"]["control"]["requests"]
+        check(n == 500, "metrics checkpointed before the crash are back (%d of 500)" % n)
+        s, ev = d.request("GET", "/v1/events?since=0&limit=1000")
+        check(any(e.get("reason") == "before the crash" for e in ev["events"]),
+              "the event log survived the crash")
+        d.request("POST", f"/v1/tests/{tid}/resume")
+        d.request("POST", "/v1/record", [{"test": tid, "variant": "treatment", "ok": False,
+                                           "latency_ms": 9} for _ in range(30)])
+        check(d.kill(signal.SIGTERM) == 0, "SIGTERM exits 0")
+        d = Daemon(data=data)
+        s, snap = d.request("GET", f"/v1/tests/{tid}")
+        check(snap["status"] == "running" and snap["metrics"]["treatment"]["errors"] == 30,
+              "after SIGTERM nothing is lost (status and the last 30 results)")
+        out = subprocess.run(["sqlite3", os.path.join(data, "sluice.db"), "PRAGMA integrity_check"],
+                             capture_output=True, text=True)
+        check(out.returncode == 0 and out.stdout.strip() == "ok", "PRAGMA integrity_check is ok")
+    finally:
+        d.kill(signal.SIGTERM)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+METRIC_LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\.)*",?)*\})? '
+                         r'(-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$')
+
+
+def test_metrics_format():
+    d = Daemon()
+    try:
+        setup_models(d)
+        s, t = d.request("POST", "/v1/tests", {"name": "t", "model": "ranker", "control": "v1",
+                                               "treatment": "v2"})
+        d.request("POST", f"/v1/tests/{t['id']}/start")
+        d.request("POST", "/v1/record", [{"test": t["id"], "variant": "control", "ok": True,
+                                           "latency_ms": 12.5}])
+        conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
+        conn.request("GET", "/metrics")
+        r = conn.getresponse()
+        text = r.read().decode()
+        check(r.status == 200 and "version=0.0.4" in r.getheader("Content-Type", ""),
+              "/metrics is text format 0.0.4")
+        typed, bad = set(), []
+        for line in text.splitlines():
+            if line.startswith("# TYPE "):
+                typed.add(line.split()[2])
+            elif line.startswith("# HELP ") or not line:
+                continue
+            elif not METRIC_LINE.match(line):
+                bad.append(line)
+            else:
+                base = re.sub(r"(_sum|_count|_bucket)$", "", line.split("{")[0].split(" ")[0])
+                if base not in typed:
+                    bad.append("untyped: " + line)
+        check(not bad, "every sample line is well-formed and typed (%s)" % bad[:2])
+        for name in ("sluice_requests_total", "sluice_latency_milliseconds",
+                     "sluice_decisions_total", "sluice_build_info"):
+            check(name in typed, name + " is exported")
+    finally:
+        d.kill(signal.SIGTERM)
+        shutil.rmtree(d.data, ignore_errors=True)
+
+
+def main():
+    for t in (test_lifecycle, test_bad_input, test_policies_and_reload, test_crash_and_restart,
+              test_metrics_format):
+        try:
+            t()
+        except Exception as e:  # a crash of the test is a failure, not a skip
+            check(False, "%s raised %r" % (t.__name__, e))
+    passed, failed = results.count(True), results.count(False)
+    print("1..%d" % len(results))
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed or not results else 0)
+
+
+if __name__ == "__main__":
+    main()
