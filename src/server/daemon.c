@@ -57,6 +57,8 @@ static void sl_daemon_mark(struct sl_daemon *d, const char *id)
 static void sl_daemon_sink(void *ud, const struct sl_event *e)
 {
     struct sl_daemon *d = ud;
+    if (d->loading)
+        return; /* restoring what the store already holds */
     sl_prom_count_event(&d->prom, e);
     if (e->kind == SL_EVENT_MODEL)
         d->models_dirty = true;
@@ -210,7 +212,10 @@ static int sl_daemon_open_store(struct sl_daemon *d, struct sl_err *err)
         return -1;
     d->have_store = true;
     struct sl_store_report rep;
-    if (sl_store_load(&d->store, d->eng, sl_daemon_restore_state, d, &rep, err))
+    d->loading = true;
+    int rc = sl_store_load(&d->store, d->eng, sl_daemon_restore_state, d, &rep, err);
+    d->loading = false;
+    if (rc)
         return -1;
     char line[512];
     sl_store_report_line(&rep, line, sizeof line);

@@ -36,6 +36,7 @@ struct sl_daemon {
     char (*dirty)[SL_ID_MAX + 1]; /* test/canary ids to save */
     size_t ndirty, capdirty;
     bool models_dirty;
+    bool loading; /* restoring from the store: its events are already stored */
     int exit_code;
 };
 

@@ -69,7 +69,7 @@ struct sl_table {
         fields, sizeof fields / sizeof fields[0], sizeof(S)                                        \
     }
 
-/* ---- names the core does not export ------------------------------------------------- */
+/* ---- names the core does not export ------------------------------------------------ */
 
 static const char *sl_guard_type_name(int v)
 {
@@ -83,7 +83,7 @@ static const char *sl_guard_action_name(int v)
     return v >= 0 && v < 4 ? n[v] : "unknown";
 }
 
-/* ---- the forms ---------------------------------------------------------------------- */
+/* ---- the forms --------------------------------------------------------------------- */
 
 static const struct sl_field sl_ramp_fields[] = {
     FLD(struct sl_ramp_step, "at_hours", SL_F_NUM, at_hours),
@@ -226,7 +226,7 @@ static const struct sl_field sl_kstate_fields[] = {
 };
 static const struct sl_table sl_kstate_form = TABLE(struct sl_canary_state, sl_kstate_fields);
 
-/* ---- owned memory ----------------------------------------------------------------------- */
+/* ---- owned memory ------------------------------------------------------------------ */
 
 /* Record p as owned by m; on failure free p and return NULL. */
 static void *sl_mem_keep(struct sl_codec_mem *m, void *p)
@@ -250,7 +250,7 @@ static void sl_mem_free(struct sl_codec_mem *m)
     *m = (struct sl_codec_mem){0};
 }
 
-/* ---- field access by offset ------------------------------------------------------------- */
+/* ---- field access by offset -------------------------------------------------------- */
 
 static void *sl_at(void *base, size_t off)
 {
@@ -286,7 +286,7 @@ static size_t sl_get_size(const void *base, size_t off)
     return n;
 }
 
-/* ---- decoding ------------------------------------------------------------------------ */
+/* ---- decoding ---------------------------------------------------------------------- */
 
 struct sl_dec {
     struct sl_codec_mem *mem;
@@ -644,7 +644,7 @@ static int sl_decode_text(struct sl_codec_mem *mem, void *base, const struct sl_
     return sl_decode_item(mem, base, t, tree, err);
 }
 
-/* ---- policies ------------------------------------------------------------------------------ */
+/* ---- policies ---------------------------------------------------------------------- */
 
 static int sl_policy_check(struct sl_dec *d, const cJSON *name, const cJSON *params,
                            const cJSON *shadow, const char *where)
@@ -776,7 +776,7 @@ char *sl_codec_policies(const char *json, size_t len, int kind, struct sl_err *e
     return text;
 }
 
-/* ---- encoding ------------------------------------------------------------------------------ */
+/* ---- encoding ---------------------------------------------------------------------- */
 
 typedef int (*sl_enc_fn)(cJSON *obj, const struct sl_field *f, const void *base);
 
@@ -893,7 +893,7 @@ static char *sl_encode(const struct sl_table *t, const void *base)
     return text;
 }
 
-/* ---- the public functions ------------------------------------------------------------------ */
+/* ---- the public functions ---------------------------------------------------------- */
 
 int sl_codec_test_decode(struct sl_codec_test *out, const char *json, size_t len,
                          struct sl_err *err)
@@ -998,7 +998,7 @@ void sl_codec_canary_state_destroy(struct sl_codec_canary_state *s)
     memset(&s->st, 0, sizeof s->st);
 }
 
-/* ---- base64 ---------------------------------------------------------------------------------- */
+/* ---- base64 ------------------------------------------------------------------------ */
 
 static const char sl_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -57,7 +57,7 @@ struct sl_codec_canary_state {
     struct sl_codec_mem mem;
 };
 
-/* ---- configs --------------------------------------------------------------------- */
+/* ---- configs ----------------------------------------------------------------------- */
 
 /* Decode a test config from JSON text (len bytes; the text is borrowed for the
  * call). Keys: id, name, description, model, control, treatment (a version
@@ -107,7 +107,7 @@ char *sl_codec_version_json(const struct sl_version_config *cfg);
  * module stores). Errors name the path ("policies.guards[2].params"). */
 char *sl_codec_policies(const char *json, size_t len, int kind, struct sl_err *err);
 
-/* ---- runtime state ------------------------------------------------------------------- */
+/* ---- runtime state ----------------------------------------------------------------- */
 
 /* A test's state: status (a name), created_at, started_at, ended_at,
  * running_seconds, treatment_pct, control_pct, ramp_step, allocs [{at,
@@ -126,7 +126,7 @@ int sl_codec_canary_state_decode(struct sl_codec_canary_state *out, const char *
                                  struct sl_err *err);
 void sl_codec_canary_state_destroy(struct sl_codec_canary_state *s);
 
-/* ---- base64 (RFC 4648, padded) --------------------------------------------------------- */
+/* ---- base64 (RFC 4648, padded) ----------------------------------------------------- */
 
 /* Encode n bytes: malloc'd NUL-terminated text, or NULL when out of memory. */
 char *sl_codec_base64(const void *data, size_t n);

@@ -122,7 +122,7 @@ struct sl_sqlite {
     struct sl_store_scratch scratch;
 };
 
-/* ---- statements ---------------------------------------------------------------------- */
+/* ---- statements -------------------------------------------------------------------- */
 
 static int sl_fail(struct sl_sqlite *q, int rc, const char *what, struct sl_err *err)
 {
@@ -192,7 +192,7 @@ static const char *sl_col_text(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
-/* ---- transactions ---------------------------------------------------------------------- */
+/* ---- transactions ------------------------------------------------------------------ */
 
 static int sl_begin(struct sl_sqlite *q, struct sl_err *err)
 {
@@ -252,7 +252,7 @@ static int sl_sqlite_rollback(struct sl_store *s, struct sl_err *err)
     return sl_rollback(s->impl, err);
 }
 
-/* ---- models ------------------------------------------------------------------------------ */
+/* ---- models ------------------------------------------------------------------------ */
 
 static int sl_put_version(struct sl_sqlite *q, const struct sl_model_info *m,
                           const struct sl_version_info *v, int ord, struct sl_err *err)
@@ -290,7 +290,7 @@ static int sl_sqlite_save_models(struct sl_store *s, struct sl_engine *eng, stru
     return sl_txn(s->impl, sl_models_txn, eng, err);
 }
 
-/* ---- tests and canaries -------------------------------------------------------------------- */
+/* ---- tests and canaries ------------------------------------------------------------ */
 
 struct sl_object_row {
     struct sl_engine *eng;
@@ -370,7 +370,7 @@ static int sl_sqlite_delete_object(struct sl_store *s, const char *id, struct sl
     return sl_txn(s->impl, sl_delete_txn, (void *)id, err);
 }
 
-/* ---- events and policy state ----------------------------------------------------------------- */
+/* ---- events and policy state ------------------------------------------------------- */
 
 static int sl_sqlite_append_event(struct sl_store *s, const struct sl_event *ev, struct sl_err *err)
 {
@@ -444,8 +444,7 @@ static int sl_sqlite_events(struct sl_store *s, uint64_t since, size_t limit, sl
     return sl_finish(q, st, rc, err);
 }
 
-/* ---- checkpoints ------------------------------------------------------------------------------
- */
+/* ---- checkpoints ------------------------------------------------------------------- */
 
 struct sl_ckpt {
     struct sl_sqlite *q;
@@ -523,8 +522,7 @@ static int sl_sqlite_checkpoint(struct sl_store *s, struct sl_engine *eng, struc
     return rc;
 }
 
-/* ---- load --------------------------------------------------------------------------------------
- */
+/* ---- load -------------------------------------------------------------------------- */
 
 struct sl_load {
     struct sl_engine *eng;
@@ -691,8 +689,7 @@ static int sl_sqlite_load(struct sl_store *s, struct sl_engine *eng, sl_store_po
     return sl_txn(s->impl, sl_load_txn, &l, err);
 }
 
-/* ---- schema ------------------------------------------------------------------------------------
- */
+/* ---- schema ------------------------------------------------------------------------ */
 
 static int sl_migrate_v1(struct sl_sqlite *q, struct sl_err *err)
 {
@@ -792,8 +789,7 @@ static int sl_schema_txn(struct sl_sqlite *q, void *arg, struct sl_err *err)
     return 0;
 }
 
-/* ---- open and close ----------------------------------------------------------------------------
- */
+/* ---- open and close ---------------------------------------------------------------- */
 
 static void sl_sqlite_free(struct sl_sqlite *q)
 {

@@ -11,7 +11,7 @@
 #include "codec.h"
 #include "store.h"
 
-/* ---- forwarding ------------------------------------------------------------------------- */
+/* ---- forwarding -------------------------------------------------------------------- */
 
 static int sl_store_closed(struct sl_err *err)
 {
@@ -94,7 +94,7 @@ int sl_store_events(struct sl_store *s, uint64_t since, size_t limit, sl_store_e
     return SL_FORWARD(s, err, events(s, since, limit, fn, ud, err));
 }
 
-/* ---- save everything ---------------------------------------------------------------------- */
+/* ---- save everything --------------------------------------------------------------- */
 
 struct sl_save_all {
     struct sl_store *s;
@@ -138,7 +138,7 @@ int sl_store_each_object(struct sl_engine *eng, sl_store_visit_fn fn, void *ud)
     return rc;
 }
 
-/* ---- the stored form ---------------------------------------------------------------------- */
+/* ---- the stored form --------------------------------------------------------------- */
 
 char *sl_store_config_json(struct sl_engine *eng, int kind, const char *id, struct sl_err *err)
 {
@@ -176,7 +176,7 @@ char *sl_store_state_json(struct sl_engine *eng, int kind, const char *id, bool 
     return text;
 }
 
-/* ---- restoring ------------------------------------------------------------------------------ */
+/* ---- restoring --------------------------------------------------------------------- */
 
 void sl_store_report_fail(struct sl_store_report *rep, const char *id, const char *what,
                           const char *fmt, ...)
@@ -349,7 +349,7 @@ done:
     return rc;
 }
 
-/* ---- checkpoint blobs ------------------------------------------------------------------- */
+/* ---- checkpoint blobs -------------------------------------------------------------- */
 
 static unsigned char *sl_grow(unsigned char **buf, size_t *cap, size_t n)
 {

@@ -10,7 +10,10 @@
  *
  * Every call is a transaction of its own unless the caller has opened one
  * with sl_store_begin; calls nest (an inner failure undoes only itself), and
- * nothing a call wrote is durable before the outermost commit returns.
+ * nothing a call wrote is durable before the outermost commit returns. Each
+ * outermost commit of a lifecycle change costs a sync to disk, so a caller
+ * with many changes at once (a tick's decisions and their events) should
+ * wrap them in one transaction. A store is used by one thread at a time.
  *
  * Uses the public core API (sluice.h) and codec.h (configs and state are
  * kept as their JSON form). Knows nothing of Lua, libev or HTTP: the daemon
@@ -83,7 +86,7 @@ struct sl_store {
     void *impl;
 };
 
-/* ---- backends ------------------------------------------------------------------------ */
+/* ---- backends ---------------------------------------------------------------------- */
 
 /* Open (creating it with mode 0600 if needed, in an existing directory) the
  * SQLite database at path and bring its schema up to date. A database written
@@ -94,13 +97,14 @@ int sl_store_sqlite_open(struct sl_store *out, const char *path, struct sl_err *
 /* The schema version this build writes. */
 int sl_store_sqlite_schema_version(void);
 
-/* ---- calls (each forwards to the backend) ---------------------------------------------- */
+/* ---- calls (each forwards to the backend) ------------------------------------------ */
 
 /* Close the store and clear *s. An open transaction is rolled back. NULL or a
  * closed store does nothing. */
 void sl_store_close(struct sl_store *s);
 
-/* Transactions: begin/commit/rollback nest. */
+/* Transactions: begin/commit/rollback nest. A failed commit leaves its
+ * transaction open: roll it back. Rolling back with none open does nothing. */
 int sl_store_begin(struct sl_store *s, struct sl_err *err);
 int sl_store_commit(struct sl_store *s, struct sl_err *err);
 int sl_store_rollback(struct sl_store *s, struct sl_err *err);
@@ -146,8 +150,9 @@ int sl_store_checkpoint(struct sl_store *s, struct sl_engine *eng, struct sl_err
  * (may be NULL); the engine's event numbering continues after the stored log.
  * A row that cannot be restored is skipped and reported in *rep (an object
  * whose metrics are bad is restored without metrics); only a storage failure
- * returns -1. Registering the models makes the core log "add_version" events:
- * a sink that persists events should ignore those it receives during load. */
+ * returns -1, leaving the engine partly restored (discard it). Registering
+ * the models makes the core log "add_version" events: a sink that persists
+ * events should ignore those it receives during load. */
 int sl_store_load(struct sl_store *s, struct sl_engine *eng, sl_store_policy_fn fn, void *ud,
                   struct sl_store_report *rep, struct sl_err *err);
 
@@ -158,7 +163,7 @@ int sl_store_events(struct sl_store *s, uint64_t since, size_t limit, sl_store_e
 /* One line summing up a report ("restored 3 versions, 2 tests, ... 1 failure"). */
 void sl_store_report_line(const struct sl_store_report *rep, char *buf, size_t size);
 
-/* ---- for backends: the engine side, independent of the storage --------------------------- */
+/* ---- for backends: the engine side, independent of the storage --------------------- */
 
 /* Note a failure in rep. */
 void sl_store_report_fail(struct sl_store_report *rep, const char *id, const char *what,

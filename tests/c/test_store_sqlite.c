@@ -101,7 +101,7 @@ static void tick(struct sl_engine *e, double seconds)
     sl_engine_tick(e, NULL);
 }
 
-/* ---- the scenario --------------------------------------------------------------- */
+/* ---- the scenario ------------------------------------------------------------------ */
 
 static const char *const clicks[] = {"clicks"};
 
@@ -192,7 +192,7 @@ static void run_scenario(struct sl_engine *e, struct sl_store *st)
                    "{\"age\":1.5}", 30, NULL);
 }
 
-/* ---- comparisons ------------------------------------------------------------------ */
+/* ---- comparisons ------------------------------------------------------------------- */
 
 static bool same_metrics(struct sl_engine *a, struct sl_engine *b, const char *id, int arm,
                          double window)
@@ -308,7 +308,7 @@ static void compare_rest(struct sl_engine *a, struct sl_engine *b)
     is_str(m.live, "v2", "z: the live version set by hand is back");
 }
 
-/* ---- policy state and events -------------------------------------------------------- */
+/* ---- policy state and events ------------------------------------------------------- */
 
 struct policy_seen {
     int n;
@@ -344,7 +344,7 @@ static int on_event(void *ud, const struct sl_event *ev)
     return 0;
 }
 
-/* ---- save, load, compare ---------------------------------------------------------- */
+/* ---- save, load, compare ----------------------------------------------------------- */
 
 static void check_events(struct sl_store *st, struct sl_engine *b,
                          const struct sl_store_report *rep, const struct sink *kb)
@@ -426,7 +426,7 @@ static void test_round_trip(const char *db)
     sl_store_close(&st2);
 }
 
-/* ---- bad rows ------------------------------------------------------------------------ */
+/* ---- bad rows ---------------------------------------------------------------------- */
 
 static void sql(const char *db, const char *stmt)
 {
@@ -501,7 +501,7 @@ static void test_bad_rows(const char *db)
     sl_store_close(&st);
 }
 
-/* ---- transactions and deletion -------------------------------------------------------- */
+/* ---- transactions and deletion ----------------------------------------------------- */
 
 static int count_rows(const char *db, const char *table)
 {
@@ -598,7 +598,7 @@ static void test_delete(void)
     sl_store_close(&st);
 }
 
-/* ---- schema ----------------------------------------------------------------------------- */
+/* ---- schema ------------------------------------------------------------------------ */
 
 static void test_schema(void)
 {
@@ -629,7 +629,7 @@ static void test_schema(void)
        "a store that failed to open refuses calls");
 }
 
-/* ---- crash ------------------------------------------------------------------------------ */
+/* ---- crash ------------------------------------------------------------------------- */
 
 #define CRASH_BATCH 300
 
@@ -806,7 +806,7 @@ static void crash_round(int round, int acks_before_kill)
     sl_store_close(&st);
 }
 
-/* ---- measurements --------------------------------------------------------------------- */
+/* ---- measurements ------------------------------------------------------------------ */
 
 static struct sl_engine *one_running_test(struct sink *k)
 {
