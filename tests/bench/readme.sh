@@ -19,6 +19,12 @@ tests/bench/run.sh --markdown "$tmp/core.md" ${1:+"$1"} >/dev/null
     echo "(virtual clock; each test has 200 recorded results; os.clock CPU time, median of the ticks)."
     echo
     LUA_CPATH='build/?.so' lua5.4 tests/bench/bench_policy.lua ${1:+"$1"}
+    echo
+    echo "Hot reload, file saved -> new version applied, under a real libev loop with inotify"
+    echo "(\`build/test_server_reload\`; target ≤ 1.5 s):"
+    echo
+    cmake --build build --target test_server_reload >/dev/null
+    build/test_server_reload | sed -n 's/^ok [0-9]* - \(.*applied.*\)$/- \1/p'
 } >"$tmp/section.md"
 awk -v section="$tmp/section.md" '
     /<!-- bench:begin -->/ { print; while ((getline line < section) > 0) print line; skip = 1; next }
