@@ -10,7 +10,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang-format
   liblua5.4-dev lua5.4 lua-busted lua-check
   libev-dev libcjson-dev libxxhash-dev libhttp-parser-dev libsqlite3-dev libedit-dev sqlite3
-  wrk
+  wrk curl
   python3 python3-scipy python3-mpmath
 )
 

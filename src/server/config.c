@@ -251,6 +251,14 @@ int sl_config_parse_args(struct sl_config *c, int argc, char **argv, int *exit_n
             c->allow_remote = true;
             continue;
         }
+        static const char *const with_value[] = {"--config",  "--listen",        "--data",
+                                                 "--token",   "--policies",      "--log-level",
+                                                 "--tick-ms", "--checkpoint-ms", NULL};
+        size_t k = 0;
+        while (with_value[k] && strcmp(with_value[k], f) != 0)
+            k++;
+        if (!with_value[k])
+            return sl_err_set(err, SL_EINVAL, "unknown option '%s' (see --help)", f);
         if (sl_flag_value(argc, argv, &i, &v, err))
             return -1;
         if (strcmp(f, "--config") != 0 && sl_flag(c, f, v, err))

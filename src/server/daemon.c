@@ -161,13 +161,39 @@ static void sl_daemon_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
         sl_daemon_log(d, 0, "checkpoint: %s", err.msg);
 }
 
+/* SIGHUP: re-read the config file (what can change live: token, log level,
+ * tick and checkpoint intervals; listen, data_dir and policy_dirs need a
+ * restart and are reported) and rescan the policy directories. */
+static void sl_daemon_reconfigure(struct sl_daemon *d)
+{
+    struct sl_config c = d->cfg;
+    struct sl_err err;
+    if (d->cfg.config_file[0] && sl_config_load_file(&c, d->cfg.config_file, &err) == 0 &&
+        sl_config_check(&c, &err) == 0) {
+        if (strcmp(c.listen, d->cfg.listen) || strcmp(c.data_dir, d->cfg.data_dir))
+            sl_daemon_log(d, 1, "SIGHUP: listen and data_dir changes need a restart");
+        memcpy(d->cfg.token, c.token, sizeof c.token);
+        d->cfg.log_level = c.log_level;
+        d->cfg.tick_ms = c.tick_ms;
+        d->cfg.checkpoint_ms = c.checkpoint_ms;
+        d->tick_w.repeat = c.tick_ms / 1000.0;
+        d->checkpoint_w.repeat = c.checkpoint_ms / 1000.0;
+        ev_timer_again(d->loop, &d->tick_w);
+        ev_timer_again(d->loop, &d->checkpoint_w);
+        sl_daemon_log(d, 2, "SIGHUP: %s reloaded", d->cfg.config_file);
+    } else if (d->cfg.config_file[0]) {
+        sl_daemon_log(d, 0, "SIGHUP: config not reloaded, keeping the old one: %s", err.msg);
+    }
+    int n = d->host ? sl_reload_rescan(&d->reload) : 0;
+    sl_daemon_log(d, 2, "SIGHUP: policies rescanned, %d changed", n);
+}
+
 static void sl_daemon_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)revents;
     struct sl_daemon *d = w->data;
     if (w == &d->sighup_w) {
-        int n = d->host ? sl_reload_rescan(&d->reload) : 0;
-        sl_daemon_log(d, 2, "SIGHUP: policies rescanned, %d changed", n);
+        sl_daemon_reconfigure(d);
         return;
     }
     sl_daemon_log(d, 2, "signal %d: flushing and stopping", w->signum);

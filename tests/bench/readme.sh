@@ -25,6 +25,10 @@ tests/bench/run.sh --markdown "$tmp/core.md" ${1:+"$1"} >/dev/null
     echo
     cmake --build build --target test_server_reload >/dev/null
     build/test_server_reload | sed -n 's/^ok [0-9]* - \(.*applied.*\)$/- \1/p'
+    echo
+    echo "### The daemon"
+    echo
+    tests/bench/daemon.sh ${1:+"$1"}
 } >"$tmp/section.md"
 awk -v section="$tmp/section.md" '
     /<!-- bench:begin -->/ { print; while ((getline line < section) > 0) print line; skip = 1; next }

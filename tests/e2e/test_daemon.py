@@ -312,9 +312,47 @@ def test_metrics_format():
         shutil.rmtree(d.data, ignore_errors=True)
 
 
+def start_fails(args, want):
+    p = subprocess.run([SLUICED] + args, capture_output=True, text=True, timeout=10)
+    return p.returncode != 0 and want in p.stderr, p.stderr.strip()
+
+
+def test_config():
+    tmp = tempfile.mkdtemp(prefix="sluiced-cfg-")
+    try:
+        cfg = os.path.join(tmp, "c.json")
+        with open(cfg, "w") as f:
+            json.dump({"listen": "127.0.0.1:0", "data_dir": tmp, "tick_ms": 100, "colour": 1}, f)
+        ok, err = start_fails(["--config", cfg], "colour")
+        check(ok, "an unknown config key stops start-up naming it (%s)" % err)
+        with open(cfg, "w") as f:
+            json.dump({"listen": "127.0.0.1:0", "data_dir": tmp, "tick_ms": "fast"}, f)
+        ok, err = start_fails(["--config", cfg], "tick_ms")
+        check(ok, "a bad value stops start-up naming the key (%s)" % err)
+        ok, err = start_fails(["--listen", "0.0.0.0:0", "--data", tmp], "token")
+        check(ok, "a non-loopback address without a token refuses to start (%s)" % err)
+        ok, err = start_fails(["--bogus"], "bogus")
+        check(ok, "an unknown flag is refused (%s)" % err)
+        # SIGHUP re-reads the config: a token set afterwards is enforced
+        with open(cfg, "w") as f:
+            json.dump({"listen": "127.0.0.1:0", "data_dir": tmp, "tick_ms": 100}, f)
+        d = Daemon(data=tmp, extra=["--config", cfg])
+        s, _ = d.request("POST", "/v1/models", {"id": "m", "version": "v1"})
+        check(s == 201, "no token configured: a mutating call is accepted")
+        with open(cfg, "w") as f:
+            json.dump({"listen": "127.0.0.1:0", "data_dir": tmp, "tick_ms": 100, "token": "t0k"}, f)
+        d.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        s, _ = d.request("POST", "/v1/models", {"id": "m", "version": "v2"})
+        check(s == 401, "after SIGHUP the new token is required")
+        d.kill(signal.SIGTERM)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     for t in (test_lifecycle, test_bad_input, test_policies_and_reload, test_crash_and_restart,
-              test_metrics_format):
+              test_metrics_format, test_config):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a skip
