@@ -11,7 +11,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 tests/bench/run.sh --markdown "$tmp/core.md" ${1:+"$1"} >/dev/null
 {
-    cat "$tmp/core.md"
+    sed -e 's/^## Performance$/### The hot path/' \
+        -e 's|`tests/bench/run.sh --markdown [^`]*`|`tests/bench/run.sh` (run by `tests/bench/readme.sh`)|' "$tmp/core.md"
     echo
     echo "### Policies"
     echo
