@@ -8,7 +8,7 @@ uint8_t sl_sketch_subtab[1024];
 /* Each 1/1024 slice of the mantissa [1,2) goes to the log-spaced sub-bucket
  * holding its midpoint. Bucket bounds are therefore slice edges, which is what
  * makes sl_sketch_lower/upper exact. */
-__attribute__((constructor)) static void sl_sketch_build_table(void)
+__attribute__((constructor(101))) static void sl_sketch_build_table(void)
 {
     for (int g = 0; g < 1024; g++) {
         double mid = 1.0 + (g + 0.5) / 1024.0;
@@ -26,15 +26,27 @@ static int sl_sketch_first_slice(int sub)
     return g;
 }
 
+/* Lower bounds of every bucket, computed once: quantiles ask for them often. */
+static double sl_sketch_lows[SL_SKETCH_NB];
+
+__attribute__((constructor(200))) static void sl_sketch_build_bounds(void)
+{
+    sl_sketch_lows[0] = 0.0;
+    for (int i = 1; i < SL_SKETCH_NB - 1; i++) {
+        int e = SL_SKETCH_EMIN + (i - 1) / SL_SKETCH_SUB;
+        int sub = (i - 1) % SL_SKETCH_SUB;
+        sl_sketch_lows[i] = ldexp(1.0 + sl_sketch_first_slice(sub) / 1024.0, e);
+    }
+    sl_sketch_lows[SL_SKETCH_NB - 1] = ldexp(1.0, SL_SKETCH_EMAX);
+}
+
 double sl_sketch_lower(int i)
 {
     if (i <= 0)
         return 0.0;
     if (i >= SL_SKETCH_NB - 1)
         return ldexp(1.0, SL_SKETCH_EMAX);
-    int e = SL_SKETCH_EMIN + (i - 1) / SL_SKETCH_SUB;
-    int sub = (i - 1) % SL_SKETCH_SUB;
-    return ldexp(1.0 + sl_sketch_first_slice(sub) / 1024.0, e);
+    return sl_sketch_lows[i];
 }
 
 double sl_sketch_upper(int i)
