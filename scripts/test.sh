@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, from a fresh clone: install what is missing, build (with -Werror
-# under CI), run the concurrency tests under ThreadSanitizer, then the whole
-# suite (C unit tests, busted specs, layering checks) through CTest.
+# under CI), run the concurrency tests under ThreadSanitizer and the C unit
+# tests under ASan+UBSan, then the whole suite (C unit tests, busted specs,
+# end-to-end daemon tests, CLI, lint and layering checks) through CTest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -15,6 +16,13 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=thread \
 cmake --build build-tsan -j"$jobs" --target test_threads >/dev/null
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build-tsan -R '^c\.test_threads$' --output-on-failure
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer: the C unit tests"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=address,undefined \
+      -DSLUICE_WERROR=$werror >/dev/null
+cmake --build build-asan -j"$jobs" >/dev/null
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -R '^c\.' -j"$jobs" --output-on-failure
 
 echo "== full suite"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_WERROR=$werror >/dev/null

@@ -123,7 +123,7 @@ struct sl_http_server {
     size_t arena_cap; /* per-connection scratch for one request's strings */
     struct sl_http_stats stats;
     long date_sec; /* second that `date` was formatted for */
-    char date[32]; /* IMF-fixdate for the Date header */
+    char date[64]; /* IMF-fixdate for the Date header (room for any year) */
 };
 
 /* Fill *o with the defaults above; listen "127.0.0.1:7070", no routes. */
