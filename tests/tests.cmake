@@ -77,3 +77,11 @@ add_test(NAME cli.policy_check_reports_file_line
 add_test(NAME cli.policy_test_examples
   COMMAND sluice policy test ${PROJECT_SOURCE_DIR}/examples/policies
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+
+# Embedding: the Lua example against the build tree, and the C example built
+# against an installed copy through pkg-config (tests/e2e/test_install.sh).
+add_test(NAME embed.lua
+  COMMAND lua5.4 ${PROJECT_SOURCE_DIR}/examples/embed_lua/main.lua ${PROJECT_SOURCE_DIR}/policies)
+set_tests_properties(embed.lua PROPERTIES ENVIRONMENT "LUA_CPATH=${PROJECT_BINARY_DIR}/?.so")
+add_test(NAME embed.c_installed_via_pkg_config
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/e2e/test_install.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
