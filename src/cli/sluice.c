@@ -3,6 +3,8 @@
  *   sluice policy check FILE|DIR...   compile, check the contract, run self_test
  *   sluice policy test DIR            run a directory of busted specs with the
  *                                     policy author kit (sluice.testing) on the path
+ *   sluice status [ID] [--json] [--watch N] [--url URL]
+ *                                     a running sluiced's tests and canaries
  *   sluice version | help
  *
  * One table serves dispatch and help. Uses the policy loader (src/lua) only;
@@ -15,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "policy.h"
 #include "sluice.h"
 
@@ -141,6 +144,8 @@ static const struct sl_command sl_commands[] = {
     {"policy check", "FILE|DIR...", "compile policies, check their contract, run self_test",
      sl_cmd_policy_check},
     {"policy test", "DIR", "run busted specs with the policy author kit", sl_cmd_policy_test},
+    {"status", "[ID] [--json]", "tests and canaries of a running sluiced (--watch N, --url URL)",
+     sl_cmd_status},
     {"version", "", "print the version", sl_cmd_version},
     {"help", "", "this list", sl_cmd_help},
 };

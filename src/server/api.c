@@ -64,8 +64,11 @@ static int sl_api_guard(struct sl_daemon *d, const struct sl_http_request *req,
         sl_http_respond_error(res, 401, "unauthorized", "missing or wrong bearer token");
         return -1;
     }
+    /* JSON or no type; curl -d's default form type is taken as "unspecified"
+     * so that the documented curl examples work without -H. */
     const char *ct = sl_http_header(req, "Content-Type");
-    if (req->body_len && ct && !strstr(ct, "json")) {
+    if (req->body_len && ct && !strstr(ct, "json") &&
+        strncmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
         sl_http_respond_error(res, 415, "unsupported_media_type", "send application/json, not %s",
                               ct);
         return -1;

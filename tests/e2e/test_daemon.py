@@ -126,6 +126,16 @@ def test_lifecycle():
         n = snap["metrics"]["treatment"]["requests"] + snap["metrics"]["control"]["requests"]
         check(s == 200 and n == 2000, "nothing of the rejected batch was recorded (%d)" % n)
         check("stats" in snap and "srm" in snap["stats"], "the snapshot carries statistics")
+        url = "127.0.0.1:%d" % d.port
+        out = subprocess.run([os.path.join(BUILD, "sluice"), "status", "--json", "--url", url],
+                             capture_output=True, text=True, timeout=10)
+        st = json.loads(out.stdout) if out.returncode == 0 else {}
+        check([t["id"] for t in st.get("tests", [])] == [tid] and "canaries" in st,
+              "sluice status --json lists the running test")
+        out = subprocess.run([os.path.join(BUILD, "sluice"), "status", tid, "--url", url],
+                             capture_output=True, text=True, timeout=10)
+        check(out.returncode == 0 and tid in out.stdout and "running" in out.stdout,
+              "sluice status ID prints its line (%s)" % out.stdout.strip()[:60])
         s, body = d.request("POST", f"/v1/tests/{tid}/promote", {"reason": "it won"})
         check(s == 200 and body["status"] == "promoted", "promote -> promoted")
         s, r = d.request("POST", "/v1/route", {"model": "ranker", "unit": "u"})
@@ -160,6 +170,9 @@ def test_bad_input():
                                                   "treatment": "v2", "colour": "red"},
                             headers=auth)
         check(s == 400 and "colour" in body["error"]["message"], "an unknown key is 400")
+        s, body = d.request("POST", "/v1/models", {"id": "m", "version": "v3"},
+                            headers={**auth, "Content-Type": "application/x-www-form-urlencoded"})
+        check(s == 201, "curl's default content type is taken as unspecified (JSON body accepted)")
         s, body = d.request("GET", "/v1/nowhere")
         check(s == 404, "an unknown route is 404")
         s, body = d.request("DELETE", "/v1/models")
