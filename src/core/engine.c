@@ -437,6 +437,7 @@ static void sl_builder_test(struct sl_builder *b, const struct sl_engine *eng,
         return;
     }
     bool paused = t->status == SL_TEST_PAUSED;
+    e->paused = paused;
     e->t_thr = paused ? 0 : sl_hash_threshold(t->treatment_pct);
     e->tc_thr = paused ? SL_HASH_ONE : sl_hash_threshold(t->treatment_pct + t->control_pct);
     sl_builder_overrides(b, t, e->seed, e);
@@ -660,7 +661,7 @@ int sl_engine_create_test(struct sl_engine *eng, const struct sl_test_config *cf
     if (sl_engine_reindex(eng) || sl_engine_republish(eng, err)) {
         eng->ntests--;
         sl_test_delete(t);
-        (void)sl_engine_reindex(eng);
+        sl_engine_reindex_or_drop(eng);
         return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
     sl_note(eng, SL_EVENT_LIFECYCLE, id, cfg->created_by, "create", "", "draft", cfg->name, NAN);
@@ -899,7 +900,7 @@ int sl_engine_create_canary(struct sl_engine *eng, const struct sl_canary_config
     if (sl_engine_reindex(eng) || sl_engine_republish(eng, err)) {
         eng->ncanaries--;
         sl_canary_delete(k);
-        (void)sl_engine_reindex(eng);
+        sl_engine_reindex_or_drop(eng);
         return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
     sl_note(eng, SL_EVENT_LIFECYCLE, id, c.created_by, "create", "", "preparing", c.name, NAN);

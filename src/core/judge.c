@@ -50,19 +50,38 @@ static int sl_decision_check(const struct sl_decision *d, struct sl_err *err)
     return 0;
 }
 
+/* s as the body of a JSON string (quotes, backslashes and control bytes
+ * escaped), truncated to fit out. */
+static const char *sl_json_escape(const char *s, char *out, size_t size)
+{
+    size_t o = 0;
+    for (; *s && o + 7 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            o += (size_t)snprintf(out + o, size - o, "\\%c", c);
+        else if (c < 0x20)
+            o += (size_t)snprintf(out + o, size - o, "\\u%04x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* The event detail: {"policy":..,"version":..,"hook":..,"shadow":..,
- * "recommendation":..,"inputs":{..}}. Names are ids (no quotes to escape). */
+ * "recommendation":..,"inputs":{..}}. inputs is JSON from the evaluator. */
 static char *sl_decision_detail(const struct sl_decision *d)
 {
     const char *inputs = d->inputs && d->inputs[0] ? d->inputs : "{}";
-    size_t n = strlen(inputs) + 512;
-    char *s = malloc(n);
+    size_t n = strlen(inputs) + 1024;
+    char *s = malloc(n), name[400], version[200];
     if (s)
         snprintf(s, n,
                  "{\"policy\":\"%s\",\"version\":\"%s\",\"hook\":\"%s\",\"shadow\":%s,"
                  "\"recommendation\":\"%s\",\"inputs\":%s}",
-                 d->policy, d->version, sl_hook_name(d->hook), d->shadow ? "true" : "false",
-                 sl_recommendation_name(d->recommendation), inputs);
+                 sl_json_escape(d->policy, name, sizeof name),
+                 sl_json_escape(d->version, version, sizeof version), sl_hook_name(d->hook),
+                 d->shadow ? "true" : "false", sl_recommendation_name(d->recommendation), inputs);
     return s;
 }
 
@@ -236,6 +255,10 @@ static void sl_apply_verdicts(struct sl_engine *eng, int kind, const char *id, s
             rec = d->action == SL_DECIDE_PROMOTE    ? SL_REC_PROMOTE
                   : d->action == SL_DECIDE_ROLLBACK ? SL_REC_ROLLBACK
                                                     : SL_REC_NONE;
+        if (d->shadow) { /* logged as shadow, never applied nor remembered */
+            (void)sl_engine_apply(eng, id, d, NULL);
+            continue;
+        }
         bool act =
             (rec == SL_REC_PROMOTE && auto_promote) || (rec == SL_REC_ROLLBACK && auto_rollback);
         struct sl_decision r = *d;
@@ -247,7 +270,7 @@ static void sl_apply_verdicts(struct sl_engine *eng, int kind, const char *id, s
             (void)sl_engine_apply(eng, id, &r, NULL); /* remember and report */
         else if (!act && rec != SL_REC_NONE)
             sl_decision_log(eng, id, d, sl_recommendation_name(rec));
-        if (act && !d->shadow) {
+        if (act) {
             r.action = rec == SL_REC_PROMOTE ? SL_DECIDE_PROMOTE : SL_DECIDE_ROLLBACK;
             struct sl_err err;
             if (sl_engine_apply(eng, id, &r, &err))

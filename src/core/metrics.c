@@ -172,7 +172,9 @@ static void sl_total_shard(struct sl_mtotal *t, const struct sl_mshard *s, int n
         sl_moments_merge(&lat_n, &t->mean, &t->m2, n, k + s1 / (double)n, m2);
     }
     t->n = lat_n;
-    t->errors += atomic_load_explicit(&s->errors, RLX);
+    /* errors was loaded after n: a record in between could make it exceed n */
+    uint64_t errors = atomic_load_explicit(&s->errors, RLX);
+    t->errors += errors < n ? errors : n;
     t->min = fmin(t->min, atomic_load_explicit(&s->min, RLX));
     t->max = fmax(t->max, atomic_load_explicit(&s->max, RLX));
     for (int i = 0; hist && i < SL_SKETCH_NB; i++)

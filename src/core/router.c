@@ -1,5 +1,6 @@
 #include "router.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -53,6 +54,24 @@ static int sl_router_fresh(struct sl_router *r)
     }
 }
 
+/* Live routers, so that a thread evicting one from its cache can release its
+ * reader slot there (if that engine still exists): otherwise the stale slot
+ * would hold reclamation back for good. Only touched on claims and
+ * evictions, which are rare, so a mutex is fine. */
+static pthread_mutex_t sl_routers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sl_router *sl_routers;
+
+static void sl_router_release(uint64_t uid, int reader)
+{
+    pthread_mutex_lock(&sl_routers_lock);
+    for (struct sl_router *r = sl_routers; r && reader >= 0; r = r->next_live)
+        if (r->uid == uid) {
+            atomic_store_explicit(&r->readers[reader].active, 0, REL);
+            break;
+        }
+    pthread_mutex_unlock(&sl_routers_lock);
+}
+
 static int sl_router_claim(struct sl_router *r)
 {
     int idx = sl_router_reuse(r);
@@ -62,6 +81,8 @@ static int sl_router_claim(struct sl_router *r)
      * reader active, or this reader loads a snapshot published after it. */
     atomic_thread_fence(memory_order_seq_cst);
     struct sl_tls_slot *slot = &sl_tls[sl_tls_next++ % SL_TLS_SLOTS];
+    if (slot->uid) /* evicted: this thread is done with that engine's slot */
+        sl_router_release(slot->uid, slot->reader);
     slot->uid = r->uid;
     slot->reader = idx;
     return idx;
@@ -151,11 +172,22 @@ int sl_router_init(struct sl_router *r, int nprivate)
         return -1;
     s->gen = r->gen = 1;
     atomic_store_explicit(&r->snap, s, REL);
+    pthread_mutex_lock(&sl_routers_lock); /* only a fully built router is listed */
+    r->next_live = sl_routers;
+    sl_routers = r;
+    pthread_mutex_unlock(&sl_routers_lock);
     return 0;
 }
 
 void sl_router_destroy(struct sl_router *r)
 {
+    pthread_mutex_lock(&sl_routers_lock);
+    for (struct sl_router **pp = &sl_routers; *pp; pp = &(*pp)->next_live)
+        if (*pp == r) {
+            *pp = r->next_live;
+            break;
+        }
+    pthread_mutex_unlock(&sl_routers_lock);
     sl_snap_free(atomic_load_explicit(&r->snap, ACQ));
     while (r->retired) {
         struct sl_retired *it = r->retired;
@@ -283,12 +315,14 @@ static int sl_override_find(const struct sl_rentry *e, uint64_t h)
 
 /* Remembered assignment for h, inserting arm if absent. Slots hold
  * (h with the low two bits replaced by arm << 1 | occupied). */
-static int sl_sticky_remember(struct sl_cell *c, uint64_t h, int arm)
+static int sl_sticky_remember(struct sl_cell *c, uint64_t h, int arm, bool insert)
 {
     uint64_t mine = (h & ~(uint64_t)3) | ((uint64_t)arm << 1) | 1;
     size_t i = h & c->sticky_mask;
     for (int probe = 0; probe < 16; probe++, i = (i + 1) & c->sticky_mask) {
         uint64_t v = atomic_load_explicit(&c->sticky[i], RLX);
+        if (v == 0 && !insert)
+            return arm;
         if (v == 0 && atomic_compare_exchange_strong_explicit(&c->sticky[i], &v, mine, RLX, RLX))
             return arm;
         if ((v >> 2) == (h >> 2))
@@ -297,17 +331,23 @@ static int sl_sticky_remember(struct sl_cell *c, uint64_t h, int arm)
     return arm; /* neighbourhood full: fall back to the hash assignment */
 }
 
+/* Overrides first (docs/routing.md), then the remembered first assignment,
+ * else the hash. A paused test sends everyone to control. At 0% or 100% only
+ * existing memories are honoured: remembering everyone's one-sided arm there
+ * would pin them for every later ramp. */
 static int sl_sticky_assign(const struct sl_rentry *e, const char *unit, size_t len)
 {
     uint64_t h = XXH3_64bits_withSeed(unit, len, e->seed);
     int arm = sl_arm_of(e, h >> 11);
-    bool one_sided = e->t_thr == 0 || e->t_thr == SL_HASH_ONE; /* paused, promoting */
-    if (one_sided || !e->cell->sticky)
+    if (e->paused)
         return arm;
     int ov = sl_override_find(e, h);
     if (ov >= -1)
         return ov;
-    return arm < 0 ? arm : sl_sticky_remember(e->cell, h, arm);
+    if (!e->cell->sticky || arm < 0)
+        return arm;
+    bool one_sided = e->t_thr == 0 || e->t_thr == SL_HASH_ONE;
+    return sl_sticky_remember(e->cell, h, arm, !one_sided);
 }
 
 int sl_router_assign(const struct sl_rentry *e, const char *unit, size_t unitlen)

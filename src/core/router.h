@@ -58,6 +58,7 @@ struct sl_rentry {
     const char *variant[2];
     uint64_t t_thr, tc_thr; /* point < t_thr: arm 1; < tc_thr: arm 0; else live */
     int routing;
+    bool paused; /* a paused test: everyone to control, overrides included */
     uint64_t seed;
     struct sl_cell *cell;
     const struct sl_override *ov; /* sorted by hash */
@@ -98,6 +99,7 @@ struct sl_router {
     _Atomic int nreaders;
     _Atomic int untracked; /* a thread beyond SL_MAX_READERS routed: never reclaim */
     struct sl_retired *retired;
+    struct sl_router *next_live; /* the list of live routers (router.c) */
 };
 
 int sl_router_init(struct sl_router *r, int nprivate);

@@ -32,9 +32,10 @@ struct sl_host {
     size_t mask, n;
     char *log[SL_LOG_LINES];
     size_t log_next;
-    uint64_t serial; /* one per evaluate call: views must not outlive theirs */
-    char *cfg_text;  /* the last policies config parsed: the hooks of one test */
-    cJSON *cfg_json; /* come one after another, so one entry saves most parses */
+    uint64_t serial;         /* one per evaluate call: views must not outlive theirs */
+    struct sl_call *current; /* the evaluate call in progress, or NULL */
+    char *cfg_text;          /* the last policies config parsed: the hooks of one test */
+    cJSON *cfg_json;         /* come one after another, so one entry saves most parses */
 };
 
 void sl_host_opts_default(struct sl_host_opts *o)
@@ -277,11 +278,16 @@ static void sl_push_params(lua_State *L, const struct sl_call *c)
     }
 }
 
+/* ctx.log(...): the upvalues are the host (which outlives every policy
+ * state) and the call's serial; the call itself is reached through the host
+ * only while that serial is current, so a stashed ctx.log cannot touch a
+ * finished call. */
 static int sl_ctx_log(lua_State *L)
 {
-    struct sl_call *c = lua_touserdata(L, lua_upvalueindex(1));
-    if (c->h->serial != (uint64_t)lua_tointeger(L, lua_upvalueindex(2)))
+    struct sl_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    if (h->serial != (uint64_t)lua_tointeger(L, lua_upvalueindex(2)) || !h->current)
         return luaL_error(L, "ctx.log used outside its evaluate call");
+    struct sl_call *c = h->current;
     char line[512];
     int n = snprintf(line, sizeof line, "%s %s: ", c->id, c->p->name);
     for (int i = 1; i <= lua_gettop(L) && n > 0 && (size_t)n < sizeof line; i++) {
@@ -309,7 +315,7 @@ static void sl_push_ctx(lua_State *L, struct sl_call *c)
     lua_setfield(L, -2, "hook");
     lua_pushstring(L, c->p->name);
     lua_setfield(L, -2, "policy");
-    lua_pushlightuserdata(L, c);
+    lua_pushlightuserdata(L, c->h);
     lua_pushinteger(L, (lua_Integer)c->serial);
     lua_pushcclosure(L, sl_ctx_log, 2);
     lua_setfield(L, -2, "log");
@@ -471,10 +477,14 @@ static void sl_host_failed(struct sl_host *h, struct sl_call *c)
     snprintf(reason, sizeof reason, "%s failed: %s", sl_hook_name(c->hook), c->err.msg);
     sl_engine_emit(h->eng, SL_EVENT_ERROR, c->id, actor, "evaluate", reason, NULL, NAN, NULL);
     struct sl_host_entry *e = sl_host_entry(h, c->id, c->p->name, true);
-    if (!e || ++e->failures != h->opts.max_failures || c->kind != SL_KIND_TEST)
-        return;
+    struct sl_test_info t;
+    if (!e || ++e->failures < h->opts.max_failures || h->opts.max_failures <= 0 ||
+        c->kind != SL_KIND_TEST || sl_engine_test(h->eng, c->id, &t, NULL) ||
+        t.status != SL_TEST_RUNNING)
+        return; /* (guards still run while paused: a streak there pauses nothing) */
     snprintf(reason, sizeof reason, "policy %s failed %d times in a row; last: %s", c->p->name,
              e->failures, c->err.msg);
+    e->failures = 0; /* a new streak after an operator resumes pauses again */
     (void)sl_engine_act(h->eng, c->id, SL_VERB_PAUSE, "host", reason, NULL);
 }
 
@@ -521,7 +531,9 @@ static int sl_host_one(struct sl_host *h, int kind, const char *id, int hook, co
     c.params = cJSON_GetObjectItemCaseSensitive(entry, "params");
     c.shadow = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(entry, "shadow"));
     c.serial = ++h->serial;
+    h->current = &c;
     int rc = sl_call_run(&c);
+    h->current = NULL;
     h->serial++; /* closes the view and ctx.log of this call */
     if (rc)
         sl_host_failed(h, &c);

@@ -158,6 +158,8 @@ static int lsl_engine_new(lua_State *L)
         o.clock = lsl_clock;
         o.clock_ud = u;
         u->last_time = -INFINITY;
+    } else if (lua_istable(L, 1)) {
+        lua_pop(L, 1); /* the nil clock field: the engine must stay on top */
     }
     struct sl_err err;
     struct sl_host_opts ho;

@@ -14,14 +14,39 @@
 
 static const char *const sl_hook_keys[] = {"ramp", "guards", "promotion", "recommend", NULL};
 
-/* One entry: "name", {"name", {params}, shadow=}, or {name=, params=, shadow=}. */
-static cJSON *lsl_policy_entry(lua_State *L, int idx, const char *where)
+/* The cJSON tree under construction lives in a userdata whose __gc frees it,
+ * so that a raise part-way (a malformed entry) cannot leak it; every node is
+ * attached to the tree before it is filled. */
+static int lsl_tree_gc(lua_State *L)
+{
+    cJSON **root = lua_touserdata(L, 1);
+    cJSON_Delete(*root);
+    *root = NULL;
+    return 0;
+}
+
+static cJSON *lsl_tree_new(lua_State *L)
+{
+    cJSON **root = lua_newuserdatauv(L, sizeof *root, 0);
+    *root = NULL;
+    if (luaL_newmetatable(L, "sluice.JSONTree")) {
+        lua_pushcfunction(L, lsl_tree_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    if (!(*root = cJSON_CreateObject()))
+        luaL_error(L, "policies: out of memory");
+    return *root;
+}
+
+/* One entry into e (already attached): "name", {"name", {params}, shadow=},
+ * or {name=, params=, shadow=}. */
+static void lsl_policy_entry(lua_State *L, int idx, const char *where, cJSON *e)
 {
     idx = lua_absindex(L, idx);
-    cJSON *e = cJSON_CreateObject();
     if (lua_type(L, idx) == LUA_TSTRING) {
         cJSON_AddStringToObject(e, "name", lua_tostring(L, idx));
-        return e;
+        return;
     }
     if (!lua_istable(L, idx))
         luaL_error(L, "%s: expected a policy name or {name, params}", where);
@@ -38,34 +63,34 @@ static cJSON *lsl_policy_entry(lua_State *L, int idx, const char *where)
     if (params) {
         struct sl_err err;
         cJSON *p = sl_lua_to_json(L, params, &err);
-        if (!p) {
-            cJSON_Delete(e);
+        if (!p)
             luaL_error(L, "%s.params: %s", where, err.msg);
-        }
         cJSON_AddItemToObject(e, "params", p);
     }
     if (!lua_isnil(L, -1))
         cJSON_AddBoolToObject(e, "shadow", lua_toboolean(L, -1));
     lua_pop(L, 5);
-    return e;
 }
 
-static cJSON *lsl_policy_hook(lua_State *L, const char *hook)
+static void lsl_policy_hook(lua_State *L, const char *hook, cJSON *root)
 {
     char where[64];
     snprintf(where, sizeof where, "policies.%s", hook);
-    if (strcmp(hook, "guards") != 0)
-        return lsl_policy_entry(L, -1, where);
+    if (strcmp(hook, "guards") != 0) {
+        lsl_policy_entry(L, -1, where, cJSON_AddObjectToObject(root, hook));
+        return;
+    }
     if (!lua_istable(L, -1))
         luaL_error(L, "policies.guards: expected a list");
-    cJSON *list = cJSON_CreateArray();
+    cJSON *list = cJSON_AddArrayToObject(root, hook);
     for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -1); i++) {
         snprintf(where, sizeof where, "policies.guards[%d]", (int)i);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(list, e);
         lua_rawgeti(L, -1, i);
-        cJSON_AddItemToArray(list, lsl_policy_entry(L, -1, where));
+        lsl_policy_entry(L, -1, where, e);
         lua_pop(L, 1);
     }
-    return list;
 }
 
 const char *lsl_policies_json(lua_State *L, struct lsl_engine *u, int idx, int kind,
@@ -74,18 +99,18 @@ const char *lsl_policies_json(lua_State *L, struct lsl_engine *u, int idx, int k
     idx = lua_absindex(L, idx);
     luaL_checktype(L, idx, LUA_TTABLE);
     sl_lua_check_keys(L, idx, "policies", sl_hook_keys);
-    cJSON *root = cJSON_CreateObject();
+    cJSON *root = lsl_tree_new(L); /* STACK: tree */
     for (int i = 0; sl_hook_keys[i]; i++) {
         if (lua_getfield(L, idx, sl_hook_keys[i]) != LUA_TNIL)
-            cJSON_AddItemToObject(root, sl_hook_keys[i], lsl_policy_hook(L, sl_hook_keys[i]));
+            lsl_policy_hook(L, sl_hook_keys[i], root);
         lua_pop(L, 1);
     }
     char *text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
     if (!text)
         luaL_error(L, "policies: out of memory");
     lua_pushstring(L, text);
     free(text);
+    lua_remove(L, -2); /* the tree: collected, and freed, later */
     if (sl_host_check_config(u->host, lua_tostring(L, -1), kind, err))
         return NULL;
     return lua_tostring(L, -1);

@@ -32,10 +32,14 @@ static void sl_view_child(lua_State *L, int value, int key)
     lua_getiuservalue(L, 1, 2); /* path */
     lua_getiuservalue(L, 1, 3); /* recorder */
     int t = lua_type(L, key);
-    const char *k = t == LUA_TSTRING || t == LUA_TNUMBER ? lua_tostring(L, key) : "?";
-    const char *base = lua_tostring(L, -2);
+    /* Convert a copy: lua_tostring on the key itself would turn a number
+     * into a string in place, and pairs() would then hand next() a key
+     * that is not in the table. */
+    lua_pushvalue(L, key);
+    const char *k = t == LUA_TSTRING || t == LUA_TNUMBER ? lua_tostring(L, -1) : "?";
+    const char *base = lua_tostring(L, -3);
     const char *path = lua_pushfstring(L, "%s%s%s", base, *base ? "." : "", k);
-    /* STACK: ... path_base recorder path */
+    lua_remove(L, -2); /* STACK: ... path_base recorder path */
     if (lua_istable(L, value))
         sl_view_wrap(L, value, path, lua_gettop(L) - 1);
     else {

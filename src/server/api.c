@@ -139,10 +139,14 @@ static int sl_api_models_post(void *ud, const struct sl_http_request *req,
                                      err.msg);
     }
     int rc = sl_engine_add_version(d->eng, &v.cfg, &err);
-    if (rc == 0 && sl_api_commit(d, res) == 0)
-        sl_http_appendf(res, "{\"model\":\"%s\",\"version\":\"%s\"}", v.cfg.model, v.cfg.version),
-            res->status = 201;
-    else if (rc)
+    if (rc == 0 && sl_api_commit(d, res) == 0) {
+        res->status = 201;
+        sl_http_append(res, "{\"model\":", 9);
+        sl_http_append_json_string(res, v.cfg.model);
+        sl_http_append(res, ",\"version\":", 11);
+        sl_http_append_json_string(res, v.cfg.version);
+        sl_http_append(res, "}", 1);
+    } else if (rc)
         sl_api_fail(res, &err);
     sl_codec_version_destroy(&v);
     return 0;
@@ -419,16 +423,27 @@ static int sl_api_record(void *ud, const struct sl_http_request *req, struct sl_
         if (sl_api_record_item(d, it, &items[i], &err) == 0) {
             struct sl_test_info t;
             struct sl_canary_info k;
-            bool known = sl_engine_test(d->eng, items[i].id, &t, NULL) == 0 ||
-                         sl_engine_canary(d->eng, items[i].id, &k, NULL) == 0;
-            if (!known)
+            bool test = sl_engine_test(d->eng, items[i].id, &t, NULL) == 0;
+            bool canary = !test && sl_engine_canary(d->eng, items[i].id, &k, NULL) == 0;
+            bool live =
+                test ? !t.in_history && (t.status == SL_TEST_RUNNING || t.status == SL_TEST_PAUSED)
+                     : canary && !k.in_history && k.status >= SL_CANARY_DEPLOYING &&
+                           k.status <= SL_CANARY_ROLLING_BACK;
+            if (!test && !canary)
                 bad = i, sl_err_set(&err, SL_ENOTFOUND, "no test or canary '%s'", items[i].id);
+            else if (!live)
+                bad = i,
+                sl_err_set(&err, SL_ESTATE, "'%s' is %s: it does not record", items[i].id,
+                           test ? sl_test_status_name(t.status) : sl_canary_status_name(k.status));
         } else {
             bad = i;
         }
     if (bad >= 0) {
-        sl_http_respond_error(res, err.code == SL_ENOTFOUND ? 404 : 422, "invalid",
-                              "item %d: %s (nothing was recorded)", bad, err.msg);
+        sl_http_respond_error(res,
+                              err.code == SL_ENOTFOUND ? 404
+                              : err.code == SL_ESTATE  ? 409
+                                                       : 422,
+                              "invalid", "item %d: %s (nothing was recorded)", bad, err.msg);
         goto done;
     }
     int accepted = 0;

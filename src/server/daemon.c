@@ -166,9 +166,12 @@ static void sl_daemon_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
  * restart and are reported) and rescan the policy directories. */
 static void sl_daemon_reconfigure(struct sl_daemon *d)
 {
-    struct sl_config c = d->cfg;
+    struct sl_config c;
     struct sl_err err;
-    if (d->cfg.config_file[0] && sl_config_load_file(&c, d->cfg.config_file, &err) == 0 &&
+    int exit_now;
+    /* As at start: defaults, then the file, then the command line's flags. */
+    sl_config_default(&c, d->cfg.npolicy_dirs ? d->cfg.policy_dirs[0] : NULL);
+    if (d->cfg.config_file[0] && sl_config_parse_args(&c, d->argc, d->argv, &exit_now, &err) == 0 &&
         sl_config_check(&c, &err) == 0) {
         if (strcmp(c.listen, d->cfg.listen) || strcmp(c.data_dir, d->cfg.data_dir))
             sl_daemon_log(d, 1, "SIGHUP: listen and data_dir changes need a restart");
@@ -223,14 +226,60 @@ static int sl_daemon_dirs(struct sl_daemon *d, struct sl_err *err)
     return 0;
 }
 
+/* Policy states come out of the store before the host exists (the host's
+ * own start-up events must follow the restored log), so they wait here. */
+struct sl_saved_state {
+    char *id, *policy, *json;
+};
+
+struct sl_saved_states {
+    struct sl_saved_state *v;
+    size_t n, cap;
+};
+
 static int sl_daemon_restore_state(void *ud, const char *id, const char *policy, const char *json,
                                    struct sl_err *err)
 {
-    struct sl_daemon *d = ud;
-    return d->host ? sl_host_set_state(d->host, id, policy, json, err) : 0;
+    struct sl_saved_states *s = ud;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        void *v = realloc(s->v, cap * sizeof *s->v);
+        if (!v)
+            return sl_err_set(err, SL_ENOMEM, "out of memory");
+        s->v = v;
+        s->cap = cap;
+    }
+    struct sl_saved_state *e = &s->v[s->n];
+    e->id = strdup(id);
+    e->policy = strdup(policy);
+    e->json = json ? strdup(json) : NULL;
+    if (!e->id || !e->policy || (json && !e->json)) {
+        free(e->id);
+        free(e->policy);
+        free(e->json);
+        return sl_err_set(err, SL_ENOMEM, "out of memory");
+    }
+    s->n++;
+    return 0;
 }
 
-static int sl_daemon_open_store(struct sl_daemon *d, struct sl_err *err)
+static void sl_daemon_apply_states(struct sl_daemon *d, struct sl_saved_states *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        struct sl_err err;
+        if (d->host && sl_host_set_state(d->host, s->v[i].id, s->v[i].policy, s->v[i].json, &err))
+            sl_daemon_log(d, 1, "policy state %s/%s not restored: %s", s->v[i].id, s->v[i].policy,
+                          err.msg);
+        free(s->v[i].id);
+        free(s->v[i].policy);
+        free(s->v[i].json);
+    }
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+static int sl_daemon_open_store(struct sl_daemon *d, struct sl_saved_states *states,
+                                struct sl_err *err)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/sluice.db", d->cfg.data_dir);
@@ -239,7 +288,7 @@ static int sl_daemon_open_store(struct sl_daemon *d, struct sl_err *err)
     d->have_store = true;
     struct sl_store_report rep;
     d->loading = true;
-    int rc = sl_store_load(&d->store, d->eng, sl_daemon_restore_state, d, &rep, err);
+    int rc = sl_store_load(&d->store, d->eng, sl_daemon_restore_state, states, &rep, err);
     d->loading = false;
     if (rc)
         return -1;
@@ -262,8 +311,12 @@ static int sl_daemon_engine(struct sl_daemon *d, struct sl_err *err)
     o.sink_ud = d;
     d->wall0 = sl_clock_wall(NULL);
     d->virt0 = d->wall0;
-    if (!(d->eng = sl_engine_new(&o, err)))
-        return -1;
+    d->eng = sl_engine_new(&o, err);
+    return d->eng ? 0 : -1;
+}
+
+static int sl_daemon_host(struct sl_daemon *d, struct sl_err *err)
+{
     struct sl_host_opts ho;
     sl_host_opts_default(&ho);
     const char *dirs[SL_CONFIG_MAX_DIRS];
@@ -300,18 +353,24 @@ static int sl_daemon_serve(struct sl_daemon *d, struct sl_err *err)
     return 0;
 }
 
-int sl_daemon_start(struct sl_daemon *d, const struct sl_config *cfg, struct sl_err *err)
+int sl_daemon_start(struct sl_daemon *d, const struct sl_config *cfg, int argc, char **argv,
+                    struct sl_err *err)
 {
     memset(d, 0, sizeof *d);
     d->cfg = *cfg;
+    d->argc = argc;
+    d->argv = argv;
     if (sl_config_check(&d->cfg, err) || sl_daemon_dirs(d, err))
         return -1;
     if (!(d->loop = ev_default_loop(EVFLAG_AUTO)))
         return sl_err_set(err, SL_EINTERNAL, "libev: no event loop");
     d->started = ev_now(d->loop);
-    if (sl_daemon_engine(d, err) || sl_daemon_open_store(d, err) || sl_daemon_serve(d, err))
+    struct sl_saved_states states = {0};
+    int rc =
+        sl_daemon_engine(d, err) || sl_daemon_open_store(d, &states, err) || sl_daemon_host(d, err);
+    sl_daemon_apply_states(d, &states);
+    if (rc || sl_daemon_serve(d, err) || sl_daemon_flush(d, err)) /* policy loading's events */
         return -1;
-    (void)sl_daemon_flush(d, NULL); /* events of policy loading at start */
     sl_daemon_log(d, 2, "sluiced %s listening on http://%s (port %d), data in %s, %zu policy dirs",
                   SLUICE_VERSION, d->cfg.listen, sl_http_server_port(&d->http), d->cfg.data_dir,
                   d->cfg.npolicy_dirs);

@@ -37,11 +37,16 @@ struct sl_daemon {
     size_t ndirty, capdirty;
     bool models_dirty;
     bool loading; /* restoring from the store: its events are already stored */
+    int argc;
+    char **argv;
     int exit_code;
 };
 
-/* Start everything (store recovery included); logs what was recovered. */
-int sl_daemon_start(struct sl_daemon *d, const struct sl_config *cfg, struct sl_err *err);
+/* Start everything (store recovery included); logs what was recovered.
+ * argv (borrowed for the daemon's life) is re-applied over the config file
+ * on SIGHUP, so flags keep winning over the file as they did at start. */
+int sl_daemon_start(struct sl_daemon *d, const struct sl_config *cfg, int argc, char **argv,
+                    struct sl_err *err);
 /* Run the loop until a signal stops it; returns the exit code. */
 int sl_daemon_run(struct sl_daemon *d);
 /* Flush, checkpoint, close. */

@@ -16,7 +16,7 @@ int main(int argc, char **argv)
     if (exit_now >= 0)
         return exit_now;
     static struct sl_daemon d;
-    if (sl_daemon_start(&d, &cfg, &err)) {
+    if (sl_daemon_start(&d, &cfg, argc, argv, &err)) {
         fprintf(stderr, "sluiced: %s\n", err.msg);
         sl_daemon_stop(&d);
         return 1;

@@ -56,6 +56,8 @@ static void add(struct script *s, int hook, struct sl_decision d)
         s->configured[hook] = (int)s->n[hook];
 }
 
+static bool auto_rollback; /* for the next setup() */
+
 static struct sl_engine *setup(struct script *s, char *id, bool auto_promote)
 {
     struct sl_engine_opts o;
@@ -75,6 +77,7 @@ static struct sl_engine *setup(struct script *s, char *id, bool auto_promote)
                                .ramp = ramp,
                                .nramp = 2,
                                .auto_promote = auto_promote};
+    c.auto_rollback = auto_rollback;
     sl_engine_create_test(e, &c, id, NULL);
     sl_engine_act(e, id, SL_VERB_START, "test", NULL, NULL);
     struct sl_evaluator ev = {.ud = s, .evaluate = fake_evaluate};
@@ -252,8 +255,33 @@ static void check_bad_decisions_and_host_failure(void)
     sl_engine_delete(e);
 }
 
+/* Regression: with auto_rollback set, a shadow "rollback" recommendation
+ * changed the test's recommendation and was never logged. */
+static void check_shadow_recommendation_under_auto_flags(void)
+{
+    struct script s = {0};
+    char id[SL_ID_MAX + 1];
+    auto_rollback = true;
+    struct sl_engine *e = setup(&s, id, false);
+    auto_rollback = false;
+    struct sl_decision rec = decide(SL_DECIDE_NONE, "candidate", "candidate says roll back");
+    rec.recommendation = SL_REC_ROLLBACK;
+    rec.shadow = true;
+    add(&s, SL_HOOK_RECOMMEND, rec);
+    uint64_t seq = sl_engine_last_seq(e);
+    sl_engine_tick(e, NULL);
+    struct sl_test_info t;
+    sl_engine_test(e, id, &t, NULL);
+    const struct sl_event *ev = last_event(e, SL_EVENT_DECISION);
+    ok(t.status == SL_TEST_RUNNING && t.recommendation != SL_REC_ROLLBACK,
+       "a shadow recommendation neither acts nor becomes the test's recommendation");
+    ok(ev && ev->seq > seq && strstr(ev->detail, "\"shadow\":true"), "and it is logged as shadow");
+    sl_engine_delete(e);
+}
+
 int main(void)
 {
+    check_shadow_recommendation_under_auto_flags();
     check_guard_priority();
     check_ramp_holds_while_guard_fires();
     check_shadow_and_recommendations();

@@ -173,6 +173,16 @@ def test_bad_input():
         s, body = d.request("POST", "/v1/models", {"id": "m", "version": "v3"},
                             headers={**auth, "Content-Type": "application/x-www-form-urlencoded"})
         check(s == 201, "curl's default content type is taken as unspecified (JSON body accepted)")
+        s, body = d.request("POST", "/v1/models", {"id": 'q"x', "version": "v1"}, headers=auth)
+        check(s == 201 and body == {"model": 'q"x', "version": "v1"},
+              "ids are JSON-escaped in answers (regression)")
+        s, t = d.request("POST", "/v1/tests", {"name": "t", "model": "m", "control": "v1",
+                                               "treatment": "v2"}, headers=auth)
+        s, body = d.request("POST", "/v1/record",
+                            [{"test": t["id"], "variant": "control", "ok": True, "latency_ms": 1}],
+                            headers=auth)
+        check(s == 409 and "item 0" in body["error"]["message"],
+              "recording to a draft test rejects the batch whole (regression)")
         s, body = d.request("GET", "/v1/nowhere")
         check(s == 404, "an unknown route is 404")
         s, body = d.request("DELETE", "/v1/models")
@@ -188,7 +198,8 @@ def test_bad_input():
         sock.close()
         check(reply.startswith("HTTP/1.1 400"), "a garbage request line is 400")
         s, body = d.request("GET", "/v1/tests")
-        check(s == 200 and body["tests"] == [], "and nothing was created")
+        check(s == 200 and [x["status"] for x in body["tests"]] == ["draft"],
+              "and nothing else was created")
     finally:
         d.kill(signal.SIGTERM)
         shutil.rmtree(d.data, ignore_errors=True)

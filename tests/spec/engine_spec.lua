@@ -210,6 +210,12 @@ describe("engine", function()
     assert.are.equal(1, #since)
   end)
 
+  it("returns an engine for an options table without a clock (regression)", function()
+    local eng = sluice.engine { max_tests = 5 }
+    assert.truthy(tostring(eng):find("sluice.engine", 1, true))
+    assert.is_true(eng:add_model { id = "m", version = "v1" })
+  end)
+
   it("reports a failing clock as an error instead of crashing", function()
     local calls = 0
     local eng = sluice.engine { clock = function()

@@ -222,6 +222,48 @@ describe("policies in a running engine", function()
       assert.are.equal("pause", shadows[1].action)
     end)
 
+    it("iterates view arrays with pairs and ipairs (regression: keys became strings)", function()
+      write("mine.lua", [[
+        return { kind = 'guard', name = 'mine', version = '1',
+          evaluate = function(view, params, ctx)
+            local keys = {}
+            for k, step in pairs(view.ramp) do keys[#keys + 1] = math.type(k) .. ':' .. step.treatment end
+            local n = 0
+            for _ in ipairs(view.ramp) do n = n + 1 end
+            return { action = 'alert', reason = table.concat(keys, ',') .. ' n=' .. n }
+          end }]])
+      local eng, id, tick = setup()
+      tick()
+      local alert = events_where(eng, function(e) return e.action == "alert" end)[1]
+      assert.are.equal("integer:50.0 n=1", alert and alert.reason, id)
+    end)
+
+    it("refuses a ctx.log stashed from an earlier call (regression: read a dead frame)", function()
+      write("mine.lua", [[
+        local stash
+        return { kind = 'guard', name = 'mine', version = '1',
+          evaluate = function(view, params, ctx)
+            if stash then stash('late') end
+            stash = ctx.log
+          end }]])
+      local eng, id, tick = setup()
+      tick()
+      tick()
+      local errs = events_where(eng, function(e) return e.kind == "error" and e.actor == "policy:mine" end)
+      assert.are.equal(1, #errs, id)
+      assert.truthy(errs[1].reason:find("outside its evaluate call", 1, true), errs[1].reason)
+    end)
+
+    it("pauses again after a resume when the policy keeps failing (regression)", function()
+      write("mine.lua", guard("1", "error('broken')"))
+      local eng, id, tick = setup()
+      for _ = 1, 3 do tick() end
+      assert.are.equal("paused", eng:test(id).status)
+      assert.is_true(eng:resume(id))
+      for _ = 1, 3 do tick() end
+      assert.are.equal("paused", eng:test(id).status)
+    end)
+
     it("gives a policy a read-only view, params over defaults, and state across ticks", function()
       write("mine.lua", [[
         return { kind = 'guard', name = 'mine', version = '1', params = { limit = 2, keep = 'x' },
