@@ -8,5 +8,7 @@
 
 /* sluice status [ID] [--json] [--watch SECONDS] [--url URL] */
 int sl_cmd_status(int argc, char **argv);
+/* sluice repl [--socket PATH | --data DIR] */
+int sl_cmd_repl(int argc, char **argv);
 
 #endif

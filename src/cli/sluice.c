@@ -146,6 +146,7 @@ static const struct sl_command sl_commands[] = {
     {"policy test", "DIR", "run busted specs with the policy author kit", sl_cmd_policy_test},
     {"status", "[ID] [--json]", "tests and canaries of a running sluiced (--watch N, --url URL)",
      sl_cmd_status},
+    {"repl", "[--data DIR]", "a Lua REPL on a running sluiced (or --socket PATH)", sl_cmd_repl},
     {"version", "", "print the version", sl_cmd_version},
     {"help", "", "this list", sl_cmd_help},
 };

@@ -344,6 +344,10 @@ static int sl_daemon_serve(struct sl_daemon *d, struct sl_err *err)
         return -1;
     if (d->host && sl_reload_start(&d->reload, d->loop, d->host, NULL, err))
         return -1;
+    char sock[600];
+    snprintf(sock, sizeof sock, "%s/sluiced.sock", d->cfg.data_dir);
+    if (sl_admin_start(&d->admin, d->loop, d, sock, err))
+        return -1;
     ev_timer_init(&d->tick_w, sl_daemon_tick, d->cfg.tick_ms / 1000.0, d->cfg.tick_ms / 1000.0);
     ev_timer_start(d->loop, &d->tick_w);
     double cp = d->cfg.checkpoint_ms / 1000.0;
@@ -392,6 +396,7 @@ void sl_daemon_stop(struct sl_daemon *d)
         sl_daemon_log(d, 0, "shutdown: checkpoint failed: %s", err.msg);
     if (d->loop) {
         sl_http_server_stop(&d->http);
+        sl_admin_stop(&d->admin);
         if (d->host)
             sl_reload_stop(&d->reload);
         ev_timer_stop(d->loop, &d->tick_w);

@@ -9,6 +9,7 @@
 #ifndef SL_DAEMON_H
 #define SL_DAEMON_H
 
+#include "admin.h"
 #include "config.h"
 #include "host.h"
 #include "http.h"
@@ -26,6 +27,7 @@ struct sl_daemon {
     bool have_store;
     struct sl_http_server http;
     struct sl_reload reload;
+    struct sl_admin admin; /* <data_dir>/sluiced.sock: the REPL */
     ev_timer tick_w, checkpoint_w;
     ev_signal sigterm_w, sigint_w, sighup_w;
     struct sl_prom_counters prom;

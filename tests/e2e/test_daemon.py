@@ -374,9 +374,65 @@ def test_config():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def repl(d, transcript, *prefix):
+    args = list(prefix) + [os.path.join(BUILD, "sluice"), "repl", "--socket",
+                           os.path.join(d.data, "sluiced.sock")]
+    return subprocess.run(args, input=transcript, capture_output=True, text=True, timeout=20)
+
+
+def test_repl():
+    d = Daemon()
+    try:
+        check(setup_models(d), "models registered for the REPL")
+        s, t = d.request("POST", "/v1/tests", {"name": "r", "model": "ranker", "control": "v1",
+                                               "treatment": "v2"})
+        tid = t["id"]
+        d.request("POST", f"/v1/tests/{tid}/start")
+        mode = os.stat(os.path.join(d.data, "sluiced.sock")).st_mode & 0o777
+        check(mode == 0o600, "the admin socket is mode 0600 (%o)" % mode)
+        out = repl(d, "1 + 1\n"
+                      f"test('{tid}').status\n"
+                      "local function sq(x)\n"
+                      "  return x * x\n"
+                      "end return sq(7)\n"
+                      "io\n"
+                      "while true do end\n"
+                      "error('boom')\n"
+                      f"pause('{tid}', 'looking closer')\n"
+                      f"test('{tid}').status\n"
+                      "route('ranker', 'user-1').version\n")
+        lines = out.stdout.splitlines()
+        check(out.returncode == 0 and lines[:4] == ["2", '"running"', "49", "nil"],
+              "expressions, state, multi-line chunks; io is absent (%r)" % lines[:4])
+        check(any("interrupted" in x for x in lines),
+              "an endless loop is interrupted, the session lives on")
+        check(any("boom" in x for x in lines), "an error is reported with its message")
+        check('"paused"' in lines, "a verb acts on the engine (pause -> paused)")
+        check(lines[-1] == '"v1"',
+              "route() answers: the paused test serves control (%r)" % lines[-1:])
+        s, ev = d.request("GET", "/v1/events?since=0&limit=100")
+        actors = [e.get("actor") for e in ev["events"] if e["action"] == "pause"]
+        check(actors == ["repl:%d" % os.geteuid()], "the pause is audited as repl:<uid> (%r)"
+              % actors)
+        s, body = d.request("GET", "/healthz")
+        check(s == 200, "HTTP is served after an interrupted REPL chunk")
+        if os.geteuid() == 0:
+            os.chmod(d.data, 0o755)
+            os.chmod(os.path.join(d.data, "sluiced.sock"), 0o777)
+            out = repl(d, "1 + 1\n", "setpriv", "--reuid=65534", "--regid=65534",
+                       "--clear-groups")
+            check(out.returncode != 0 and "refused" in out.stderr and "2" not in out.stdout,
+                  "another uid is refused by peer credentials (%r)" % out.stderr.strip())
+        else:
+            print("# skip: peer-credential refusal needs root to switch uid")
+    finally:
+        d.kill(signal.SIGTERM)
+        shutil.rmtree(d.data, ignore_errors=True)
+
+
 def main():
     for t in (test_lifecycle, test_bad_input, test_policies_and_reload, test_crash_and_restart,
-              test_metrics_format, test_config):
+              test_metrics_format, test_config, test_repl):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a skip

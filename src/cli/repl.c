@@ -1,0 +1,280 @@
+/* repl.c - `sluice repl [--socket PATH | --data DIR]`: a Lua REPL on a live sluiced.
+ *
+ * Connects to the daemon's admin socket (<data_dir>/sluiced.sock) and sends
+ * each chunk as a frame ("<length>\n<bytes>"); the daemon evaluates it in a
+ * sandboxed state that sees the live engine and answers
+ * {"ok", "out", "incomplete"}. An incomplete chunk (lua.c's <eof> rule) is
+ * continued on the next line. On a terminal: line editing, history
+ * (~/.sluice_history) and tab completion through libedit, errors in colour;
+ * otherwise lines are read from stdin, so transcripts can be piped in. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+#include "cli.h"
+#include "sluice.h"
+
+static const char *const sl_repl_words[] = {
+    "tests(",    "test(",  "canaries(", "canary(", "models(", "events(",
+    "policies(", "route(", "pause(",    "resume(", "stop(",   "promote(",
+    "rollback(", "stats.", "print(",    ".help",   ".exit",   NULL};
+
+static char **sl_repl_ids; /* test and canary ids, for completion */
+static size_t sl_repl_nids;
+
+static const char *sl_repl_help =
+    "Lua 5.4 on the live engine (sandboxed; expressions print their value).\n"
+    "  tests(), test(id), canaries(), canary(id), models(), events(n), policies()\n"
+    "  route(model, unit)        a dry run: nothing is recorded\n"
+    "  pause/resume/stop/promote/rollback(id [, reason])   logged as repl:<uid>\n"
+    "  stats.welch(...), stats.proportions(...), ...   the statistics module\n"
+    "  print(...)   .help   .exit\n"
+    "Example: test(\"t-1\").metrics.treatment.latency.p99\n";
+
+static int sl_repl_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+        return fd;
+    fprintf(stderr, "sluice: cannot connect to %s: %s%s\n", path, strerror(errno),
+            errno == EACCES ? " (the admin socket is for the daemon's own user and root)" : "");
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static int sl_repl_write(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0 && errno != EINTR)
+            return -1;
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+/* Read one reply frame; NULL when the daemon went away. */
+static cJSON *sl_repl_read(int fd)
+{
+    char head[32];
+    size_t h = 0;
+    while (h + 1 < sizeof head && recv(fd, head + h, 1, 0) == 1 && head[h] != '\n')
+        h++;
+    head[h] = '\0';
+    size_t len = strtoul(head, NULL, 10), got = 0;
+    char *body = len && len < (8u << 20) ? malloc(len + 1) : NULL;
+    while (body && got < len) {
+        ssize_t r = recv(fd, body + got, len - got, 0);
+        if (r <= 0) {
+            free(body);
+            return NULL;
+        }
+        got += (size_t)r;
+    }
+    if (!body)
+        return NULL;
+    body[len] = '\0';
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    return j;
+}
+
+/* Send chunk; print the answer. Returns 1 if more lines are needed, -1 if
+ * the connection is gone, else 0. */
+static int sl_repl_eval(int fd, const char *chunk, bool tty)
+{
+    char head[32];
+    int n = snprintf(head, sizeof head, "%zu\n", strlen(chunk));
+    /* A failed write still reads: a refusing daemon says why, then closes. */
+    if (sl_repl_write(fd, head, (size_t)n) == 0)
+        (void)sl_repl_write(fd, chunk, strlen(chunk));
+    cJSON *r = sl_repl_read(fd);
+    if (!r)
+        return -1;
+    bool ok = cJSON_IsTrue(cJSON_GetObjectItem(r, "ok"));
+    bool more = cJSON_IsTrue(cJSON_GetObjectItem(r, "incomplete"));
+    const char *out = cJSON_GetStringValue(cJSON_GetObjectItem(r, "out"));
+    if (cJSON_IsTrue(cJSON_GetObjectItem(r, "fatal"))) {
+        fprintf(stderr, "sluice: %s\n", out ? out : "refused");
+        cJSON_Delete(r);
+        return -2;
+    }
+    if (!more && out && *out)
+        printf("%s%s%s%s", tty && !ok ? "\033[31m" : "", out, tty && !ok ? "\033[0m" : "",
+               out[strlen(out) - 1] == '\n' ? "" : "\n");
+    fflush(stdout);
+    cJSON_Delete(r);
+    return more ? 1 : 0;
+}
+
+/* ---- completion --------------------------------------------------------------------- */
+
+static char *sl_repl_complete(const char *text, int state)
+{
+    static size_t i;
+    if (!state)
+        i = 0;
+    size_t n = strlen(text), nwords = sizeof sl_repl_words / sizeof sl_repl_words[0] - 1;
+    for (; i < nwords + sl_repl_nids; i++) {
+        const char *w = i < nwords ? sl_repl_words[i] : sl_repl_ids[i - nwords];
+        if (strncmp(w, text, n) == 0) {
+            i++;
+            return strdup(w);
+        }
+    }
+    return NULL;
+}
+
+/* Ask the daemon for its ids once, for completion. */
+/* Returns -1 when the daemon refused the connection (it says why first). */
+static int sl_repl_fetch_ids(int fd)
+{
+    const char *q = "(function() local t = {} for _, x in ipairs(tests()) do t[#t+1] = x.id "
+                    "end for _, x in ipairs(canaries()) do t[#t+1] = x.id end "
+                    "return table.concat(t, ' ') end)()";
+    char head[32];
+    int n = snprintf(head, sizeof head, "%zu\n", strlen(q));
+    if (sl_repl_write(fd, head, (size_t)n) == 0)
+        (void)sl_repl_write(fd, q, strlen(q));
+    cJSON *r = sl_repl_read(fd);
+    if (r && cJSON_IsTrue(cJSON_GetObjectItem(r, "fatal"))) {
+        const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(r, "out"));
+        fprintf(stderr, "sluice: %s\n", why ? why : "refused");
+        cJSON_Delete(r);
+        return -1;
+    }
+    const char *out = r ? cJSON_GetStringValue(cJSON_GetObjectItem(r, "out")) : NULL;
+    char *copy = out ? strdup(out) : NULL;
+    for (char *w = copy ? strtok(copy, " \"\n") : NULL; w; w = strtok(NULL, " \"\n")) {
+        char **ids = realloc(sl_repl_ids, (sl_repl_nids + 1) * sizeof *ids);
+        if (!ids)
+            break;
+        sl_repl_ids = ids;
+        sl_repl_ids[sl_repl_nids++] = strdup(w);
+    }
+    free(copy);
+    cJSON_Delete(r);
+    return 0;
+}
+
+/* ---- the loop -------------------------------------------------------------------------- */
+
+static char *sl_repl_line(bool tty, bool more)
+{
+    if (tty)
+        return readline(more ? "   ...> " : "sluice> ");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    if (n > 0 && line[n - 1] == '\n')
+        line[n - 1] = '\0';
+    return line;
+}
+
+static int sl_repl_loop(int fd, bool tty)
+{
+    char *chunk = NULL;
+    size_t len = 0;
+    int rc = 0;
+    for (char *line; (line = sl_repl_line(tty, len > 0));) {
+        if (len == 0 && strcmp(line, ".exit") == 0) {
+            free(line);
+            break;
+        }
+        if (len == 0 && strcmp(line, ".help") == 0) {
+            fputs(sl_repl_help, stdout);
+            free(line);
+            continue;
+        }
+        if (tty && *line)
+            add_history(line);
+        size_t n = strlen(line);
+        char *c = realloc(chunk, len + n + 2);
+        if (!c) {
+            free(line);
+            break;
+        }
+        chunk = c;
+        memcpy(chunk + len, line, n);
+        len += n;
+        chunk[len++] = '\n';
+        chunk[len] = '\0';
+        free(line);
+        int r = sl_repl_eval(fd, chunk, tty);
+        if (r < 0) {
+            if (r == -1)
+                fprintf(stderr, "sluice: the daemon closed the connection\n");
+            rc = 1;
+            break;
+        }
+        if (r == 0)
+            len = 0;
+    }
+    free(chunk);
+    return rc;
+}
+
+int sl_cmd_repl(int argc, char **argv)
+{
+    char path[1024] = "";
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+            snprintf(path, sizeof path, "%s", argv[++i]);
+        else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+            snprintf(path, sizeof path, "%s/sluiced.sock", argv[++i]);
+        else {
+            bool help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+            fprintf(help ? stdout : stderr,
+                    "usage: sluice repl [--socket PATH | --data DIR]\n"
+                    "  A Lua prompt inside a running sluiced (default socket "
+                    "./sluice-data/sluiced.sock).\n"
+                    "  Lines from a pipe are evaluated in order, so a transcript can be "
+                    "scripted.\n");
+            return help ? 0 : 2;
+        }
+    }
+    if (!*path)
+        snprintf(path, sizeof path, "./sluice-data/sluiced.sock");
+    int fd = sl_repl_connect(path);
+    if (fd < 0)
+        return 1;
+    bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    char hist[1024] = "";
+    if (tty) {
+        const char *home = getenv("HOME");
+        if (home)
+            snprintf(hist, sizeof hist, "%s/.sluice_history", home);
+        read_history(hist);
+        rl_completion_entry_function = sl_repl_complete;
+        if (sl_repl_fetch_ids(fd) < 0) {
+            close(fd);
+            return 1;
+        }
+        printf("sluice %s REPL on %s; .help for help, .exit to leave\n", SLUICE_VERSION, path);
+    }
+    int rc = sl_repl_loop(fd, tty);
+    if (tty && *hist && rc == 0)
+        write_history(hist);
+    close(fd);
+    for (size_t i = 0; i < sl_repl_nids; i++)
+        free(sl_repl_ids[i]);
+    free(sl_repl_ids);
+    return rc;
+}
