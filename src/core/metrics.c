@@ -353,6 +353,15 @@ static void sl_read_cumulative(struct sl_mvar *v, double now, const char *const 
     }
 }
 
+/* Lifetime latency extremes, exact: bounds for any window's quantiles. */
+static void sl_lifetime_bounds(const struct sl_mvar *v, double *lo, double *hi)
+{
+    struct sl_mtotal t;
+    sl_mvar_merge(v, &t, false);
+    *lo = t.n ? t.min : 0;
+    *hi = t.n ? t.max : INFINITY;
+}
+
 void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *const *names,
                   struct sl_variant_metrics *out)
 {
@@ -367,18 +376,20 @@ void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *cons
     sl_mvar_roll(v, now);
     double span = sl_window_merge(v, now, window, &acc, macc);
     sl_fill_common(out, acc.n, acc.errors, acc.mean, acc.m2, span);
-    /* Windows keep no exact extremes: min/max come from the coarse buckets. */
+    /* Windows keep no exact extremes: min/max come from the coarse buckets,
+     * clamped to the lifetime extremes (a window's values lie within them). */
     uint64_t h[SL_SKETCH_NCB];
+    double lo, hi;
+    sl_lifetime_bounds(v, &lo, &hi);
     for (int c = 0; c < SL_SKETCH_NCB; c++)
         h[c] = acc.hist[c];
     out->latency_min =
-        acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, 1.0 / (double)acc.n)
+        acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, lo, hi, 1.0 / (double)acc.n)
               : NAN;
     out->latency_max =
-        acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, 1.0) : NAN;
+        acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, lo, hi, 1.0) : NAN;
     for (int q = 0; q < SL_NQUANTILES; q++)
-        out->quantiles[q] =
-            sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, sl_qs[q]);
+        out->quantiles[q] = sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, lo, hi, sl_qs[q]);
     for (int j = 0; j < v->nmetrics; j++) {
         struct sl_metric_stats *m = &out->metrics[j];
         m->name = names ? names[j] : NULL;
@@ -401,9 +412,11 @@ double sl_mvar_quantile(struct sl_mvar *v, double now, double window, double q)
     sl_mvar_roll(v, now);
     sl_window_merge(v, now, window, &acc, macc);
     uint64_t h[SL_SKETCH_NCB];
+    double lo, hi;
+    sl_lifetime_bounds(v, &lo, &hi);
     for (int c = 0; c < SL_SKETCH_NCB; c++)
         h[c] = acc.hist[c];
-    return sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, 0, INFINITY, q);
+    return sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, lo, hi, q);
 }
 
 /* ---- checkpoints ---------------------------------------------------------------------- */

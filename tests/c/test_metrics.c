@@ -359,6 +359,25 @@ static void test_bug_window_quantile_edges(void)
     sl_engine_delete(e);
 }
 
+/* Found from the REPL: a constant 10 ms showed a window min, p50 and max of
+ * 9.55 ms (a coarse bucket's midpoint), below every recorded value. Window
+ * figures are now clamped to the lifetime extremes, which bound them. */
+static void test_bug_window_below_min(void)
+{
+    struct sl_engine *e = new_engine(10, 6);
+    if (!ok(e && start_test(e, "flat") == 0, "test flat starts"))
+        return;
+    for (int i = 0; i < 100; i++)
+        sl_engine_record(e, "flat", 0, true, 10.0, NULL, 0, NULL);
+    sl_engine_tick(e, NULL);
+    struct sl_variant_metrics m = metrics_of(e, "flat", 0, 60);
+    ok(m.latency_min == 10.0 && m.latency_max == 10.0 && m.quantiles[SL_Q50] == 10.0 &&
+           m.quantiles[SL_Q99] == 10.0,
+       "window_min_below_recorded: constant 10 ms reads 10 in a window (min %g p50 %g max %g)",
+       m.latency_min, m.quantiles[SL_Q50], m.latency_max);
+    sl_engine_delete(e);
+}
+
 /* ---- custom metrics ------------------------------------------------------ */
 
 static void test_custom(void)
@@ -518,6 +537,7 @@ int main(void)
     test_large_offset();
     test_windows();
     test_bug_window_quantile_edges();
+    test_bug_window_below_min();
     test_custom();
     test_refused();
     test_bytes();
