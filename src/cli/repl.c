@@ -6,20 +6,33 @@
  * {"ok", "out", "incomplete"}. An incomplete chunk (lua.c's <eof> rule) is
  * continued on the next line. On a terminal: line editing, history
  * (~/.sluice_history) and tab completion through libedit, errors in colour;
- * otherwise lines are read from stdin, so transcripts can be piped in. */
+ * otherwise lines are read from stdin, so transcripts can be piped in.
+ *
+ * --offline --data DIR inspects a stopped engine: its database is copied
+ * (SQLite's backup API, DIR is only read) into a scratch directory, a
+ * private sluiced is started on the copy with a frozen clock and no ticks,
+ * and the REPL attaches to that. Decision: one evaluator (the daemon's
+ * admin state) rather than a second in-process one, so offline and live
+ * sessions offer exactly the same helpers; what a verb changes offline
+ * lands in the copy and is discarded with it. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
 
 #include "cli.h"
 #include "sluice.h"
+#include "store.h"
 
 static const char *const sl_repl_words[] = {
     "tests(",    "test(",  "canaries(", "canary(", "models(", "events(",
@@ -38,15 +51,16 @@ static const char *sl_repl_help =
     "  print(...)   .help   .exit\n"
     "Example: test(\"t-1\").metrics.treatment.latency.p99\n";
 
-static int sl_repl_connect(const char *path)
+static int sl_repl_connect(const char *path, bool quiet)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
         return fd;
-    fprintf(stderr, "sluice: cannot connect to %s: %s%s\n", path, strerror(errno),
-            errno == EACCES ? " (the admin socket is for the daemon's own user and root)" : "");
+    if (!quiet)
+        fprintf(stderr, "sluice: cannot connect to %s: %s%s\n", path, strerror(errno),
+                errno == EACCES ? " (the admin socket is for the daemon's own user and root)" : "");
     if (fd >= 0)
         close(fd);
     return -1;
@@ -231,30 +245,161 @@ static int sl_repl_loop(int fd, bool tty)
     return rc;
 }
 
+/* ---- --offline: a private daemon on a scratch copy -------------------------------------- */
+
+struct sl_offline {
+    char dir[64];
+    pid_t pid;
+};
+
+static void sl_offline_cleanup(struct sl_offline *o)
+{
+    if (o->pid > 0) {
+        kill(o->pid, SIGTERM);
+        waitpid(o->pid, NULL, 0);
+    }
+    DIR *d = opendir(o->dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char f[512];
+        snprintf(f, sizeof f, "%s/%s", o->dir, e->d_name);
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            unlink(f);
+    }
+    if (d)
+        closedir(d);
+    rmdir(o->dir);
+}
+
+/* sluiced beside this binary (build tree or bin/), else on PATH. */
+static void sl_offline_exec(const char *dir, const char *conf)
+{
+    char self[1024], daemon[1100] = "sluiced";
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(daemon, sizeof daemon, "%s/sluiced", self);
+            if (access(daemon, X_OK) != 0)
+                snprintf(daemon, sizeof daemon, "sluiced");
+        }
+    }
+    char log[128];
+    snprintf(log, sizeof log, "%s/sluiced.log", dir);
+    if (!freopen(log, "w", stderr) || !freopen("/dev/null", "w", stdout))
+        _exit(127);
+    execlp(daemon, daemon, "--config", conf, "--data", dir, "--listen", "127.0.0.1:0",
+           (char *)NULL);
+    fprintf(stderr, "sluice: cannot run %s: %s\n", daemon, strerror(errno));
+    _exit(127);
+}
+
+/* Returns a connected fd, or -1 with a message. */
+static int sl_offline_start(struct sl_offline *o, const char *data)
+{
+    char live[1024], src[1024], dst[128], conf[128], sock[128];
+    snprintf(live, sizeof live, "%s/sluiced.sock", data);
+    int probe = sl_repl_connect(live, true);
+    if (probe >= 0) {
+        close(probe);
+        fprintf(stderr,
+                "sluice: a daemon is running on %s; attach to it with "
+                "`sluice repl --data %s`\n",
+                data, data);
+        return -1;
+    }
+    snprintf(o->dir, sizeof o->dir, "/tmp/sluice-offline-XXXXXX");
+    if (!mkdtemp(o->dir)) {
+        fprintf(stderr, "sluice: cannot make a scratch directory: %s\n", strerror(errno));
+        return -1;
+    }
+    snprintf(src, sizeof src, "%s/sluice.db", data);
+    snprintf(dst, sizeof dst, "%s/sluice.db", o->dir);
+    struct sl_err err = {0};
+    if (sl_store_sqlite_snapshot(src, dst, &err)) {
+        fprintf(stderr, "sluice: %s\n", err.msg);
+        return -1;
+    }
+    snprintf(conf, sizeof conf, "%s/offline.json", o->dir);
+    FILE *f = fopen(conf, "w");
+    if (!f)
+        return -1;
+    /* The clock barely moves and no tick or checkpoint comes: what you see is
+     * what was stored. */
+    fputs("{\"clock_speed\": 0.001, \"tick_ms\": 3600000, \"checkpoint_ms\": 3600000,"
+          " \"log_level\": \"warn\"}\n",
+          f);
+    fclose(f);
+    fflush(NULL);
+    o->pid = fork();
+    if (o->pid == 0)
+        sl_offline_exec(o->dir, conf);
+    if (o->pid < 0)
+        return -1;
+    snprintf(sock, sizeof sock, "%s/sluiced.sock", o->dir);
+    for (int i = 0; i < 500; i++) { /* up to 5 s for recovery */
+        int fd = sl_repl_connect(sock, true);
+        if (fd >= 0)
+            return fd;
+        if (waitpid(o->pid, NULL, WNOHANG) == o->pid) {
+            o->pid = 0;
+            break;
+        }
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    char log[128], line[512];
+    snprintf(log, sizeof log, "%s/sluiced.log", o->dir);
+    fprintf(stderr, "sluice: the offline engine did not start on a copy of %s\n", src);
+    FILE *l = fopen(log, "r");
+    while (l && fgets(line, sizeof line, l))
+        fprintf(stderr, "  %s", line);
+    if (l)
+        fclose(l);
+    return -1;
+}
+
 int sl_cmd_repl(int argc, char **argv)
 {
     char path[1024] = "";
+    const char *data = NULL;
+    bool offline = false;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--offline") == 0)
+            offline = true;
+        else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
             snprintf(path, sizeof path, "%s", argv[++i]);
-        else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
-            snprintf(path, sizeof path, "%s/sluiced.sock", argv[++i]);
-        else {
+        else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
+            data = argv[++i];
+            snprintf(path, sizeof path, "%s/sluiced.sock", data);
+        } else {
             bool help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
             fprintf(help ? stdout : stderr,
                     "usage: sluice repl [--socket PATH | --data DIR]\n"
+                    "       sluice repl --offline --data DIR\n"
                     "  A Lua prompt inside a running sluiced (default socket "
                     "./sluice-data/sluiced.sock).\n"
+                    "  --offline inspects a stopped engine's database: DIR is only read;\n"
+                    "  changes made in the session land in a scratch copy and are "
+                    "discarded.\n"
                     "  Lines from a pipe are evaluated in order, so a transcript can be "
                     "scripted.\n");
             return help ? 0 : 2;
         }
     }
+    if (offline && !data) {
+        fprintf(stderr, "sluice: --offline needs --data DIR\n");
+        return 2;
+    }
     if (!*path)
         snprintf(path, sizeof path, "./sluice-data/sluiced.sock");
-    int fd = sl_repl_connect(path);
-    if (fd < 0)
+    struct sl_offline off = {0};
+    int fd = offline ? sl_offline_start(&off, data) : sl_repl_connect(path, false);
+    if (fd < 0) {
+        if (offline)
+            sl_offline_cleanup(&off);
         return 1;
+    }
     bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     char hist[1024] = "";
     if (tty) {
@@ -267,12 +412,15 @@ int sl_cmd_repl(int argc, char **argv)
             close(fd);
             return 1;
         }
-        printf("sluice %s REPL on %s; .help for help, .exit to leave\n", SLUICE_VERSION, path);
+        printf("sluice %s REPL on %s%s; .help for help, .exit to leave\n", SLUICE_VERSION, path,
+               offline ? " (offline: a scratch copy; changes are discarded)" : "");
     }
     int rc = sl_repl_loop(fd, tty);
     if (tty && *hist && rc == 0)
         write_history(hist);
     close(fd);
+    if (offline)
+        sl_offline_cleanup(&off);
     for (size_t i = 0; i < sl_repl_nids; i++)
         free(sl_repl_ids[i]);
     free(sl_repl_ids);

@@ -882,3 +882,28 @@ done:
     sl_sqlite_free(q);
     return rc;
 }
+
+int sl_store_sqlite_snapshot(const char *src, const char *dst, struct sl_err *err)
+{
+    sqlite3 *from = NULL, *to = NULL;
+    if (access(src, R_OK) != 0)
+        return sl_err_set(err, SL_EINVAL, "store: cannot read '%s': %s", src, strerror(errno));
+    if (sl_create_file(dst, err))
+        return -1;
+    int rc = sqlite3_open_v2(src, &from, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_open_v2(dst, &to, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+        int step = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+        rc = b ? sqlite3_backup_finish(b) : sqlite3_errcode(to);
+        if (rc == SQLITE_OK && step != SQLITE_DONE)
+            rc = step;
+    }
+    if (rc != SQLITE_OK)
+        sl_err_set(err, SL_EINVAL, "store: cannot snapshot '%s': %s", src,
+                   sqlite3_errmsg(to ? to : from));
+    sqlite3_close(to);
+    sqlite3_close(from);
+    return rc == SQLITE_OK ? 0 : -1;
+}

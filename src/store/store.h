@@ -94,6 +94,10 @@ struct sl_store {
  * is not a sluice database is refused with SL_EINVAL. Fills *out. */
 int sl_store_sqlite_open(struct sl_store *out, const char *path, struct sl_err *err);
 
+/* Copy the database at src to a new file dst (mode 0600) without writing to
+ * src: a consistent snapshot, the WAL included, even while a daemon runs. */
+int sl_store_sqlite_snapshot(const char *src, const char *dst, struct sl_err *err);
+
 /* The schema version this build writes. */
 int sl_store_sqlite_schema_version(void);
 

@@ -425,6 +425,29 @@ def test_repl():
                   "another uid is refused by peer credentials (%r)" % out.stderr.strip())
         else:
             print("# skip: peer-credential refusal needs root to switch uid")
+        out = subprocess.run([os.path.join(BUILD, "sluice"), "repl", "--offline", "--data",
+                              d.data], input="1\n", capture_output=True, text=True, timeout=20)
+        check(out.returncode == 1 and "is running" in out.stderr,
+              "--offline on a running daemon's data dir points at the live REPL")
+        d.kill(signal.SIGTERM)
+        db = os.path.join(d.data, "sluice.db")
+        before = open(db, "rb").read()
+        offline = [os.path.join(BUILD, "sluice"), "repl", "--offline", "--data", d.data]
+        out = subprocess.run(offline, input=f"test('{tid}').status\nresume('{tid}')\n"
+                             f"test('{tid}').status\n", capture_output=True, text=True,
+                             timeout=30)
+        check(out.returncode == 0 and out.stdout.splitlines() == ['"paused"', "true", '"running"'],
+              "--offline shows the stored state and acts on a scratch copy (%r)"
+              % out.stdout.splitlines())
+        out = subprocess.run(offline, input=f"test('{tid}').status\n", capture_output=True,
+                             text=True, timeout=30)
+        check(out.stdout.strip() == '"paused"' and open(db, "rb").read() == before,
+              "the offline change was discarded and the database is byte-identical")
+        out = subprocess.run([os.path.join(BUILD, "sluice"), "repl", "--offline", "--data",
+                              "/nonexistent"], input="", capture_output=True, text=True,
+                             timeout=10)
+        check(out.returncode == 1 and "cannot read" in out.stderr,
+              "--offline on a missing database names it (%r)" % out.stderr.strip())
     finally:
         d.kill(signal.SIGTERM)
         shutil.rmtree(d.data, ignore_errors=True)
