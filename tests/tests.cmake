@@ -68,6 +68,13 @@ add_test(NAME e2e.daemon
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(e2e.daemon PROPERTIES TIMEOUT 300)
 
+# sluice simulate: golden timelines of the shipped scenarios, verdicts, the SVG.
+add_test(NAME cli.simulate
+  COMMAND python3 ${PROJECT_SOURCE_DIR}/tests/e2e/test_simulate.py ${PROJECT_BINARY_DIR}
+          ${PROJECT_SOURCE_DIR}
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(cli.simulate PROPERTIES TIMEOUT 300)
+
 # The sluice command: policy check passes on the built-ins and fails with
 # file:line on a broken file; policy test runs a directory of specs.
 add_test(NAME cli.policy_check_builtins COMMAND sluice policy check ${PROJECT_SOURCE_DIR}/policies)

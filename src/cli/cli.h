@@ -10,5 +10,7 @@
 int sl_cmd_status(int argc, char **argv);
 /* sluice repl [--socket PATH | --data DIR] */
 int sl_cmd_repl(int argc, char **argv);
+/* sluice simulate SCENARIO.json [--policies DIR] [--seed N] [--svg FILE] [--json] */
+int sl_cmd_simulate(int argc, char **argv);
 
 #endif

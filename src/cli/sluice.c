@@ -147,6 +147,8 @@ static const struct sl_command sl_commands[] = {
     {"status", "[ID] [--json]", "tests and canaries of a running sluiced (--watch N, --url URL)",
      sl_cmd_status},
     {"repl", "[--data DIR]", "a Lua REPL on a running sluiced (or --socket PATH)", sl_cmd_repl},
+    {"simulate", "SCENARIO.json", "a rollout in virtual time: timeline, verdict, --svg plot",
+     sl_cmd_simulate},
     {"version", "", "print the version", sl_cmd_version},
     {"help", "", "this list", sl_cmd_help},
 };

@@ -1,0 +1,619 @@
+/* simulate.c - `sluice simulate SCENARIO.json`: a rollout in virtual time.
+ *
+ * Builds a real in-memory engine with a virtual clock and the policy host
+ * (built-in policies plus --policies DIR), registers the scenario's models,
+ * creates and starts its test or canary, then steps the clock one tick at a
+ * time: each tick routes the scenario's traffic through the engine, records
+ * each served variant's simulated outcome (error rate, lognormal latency,
+ * Bernoulli custom metrics, changing at given hours), and ticks the engine
+ * so the policies decide. Every event is printed as the decision timeline;
+ * the run ends when the rollout finishes or the scenario's hours are up,
+ * with a verdict and the statistics. Same scenario and seed, same output:
+ * the simulated traffic comes from a seeded splitmix64 and the engine only
+ * sees the virtual clock. Nothing here talks to a daemon. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "codec.h"
+#include "host.h"
+#include "sluice.h"
+#include "snapshot.h"
+
+#define SL_SIM_MAX_CHANGES 16
+#define SL_SIM_MAX_METRICS 8
+#define SL_SIM_MAX_POINTS  20000
+
+struct sl_behaviour {
+    double at_hours;
+    double error_rate, median_ms, sigma;
+    double record_rate; /* share of served requests whose result is recorded (SRM) */
+    double metric_p[SL_SIM_MAX_METRICS]; /* Bernoulli rate per declared metric */
+};
+
+struct sl_arm_sim {
+    struct sl_behaviour steps[SL_SIM_MAX_CHANGES + 1]; /* [0] from hour 0 */
+    int nsteps;
+};
+
+struct sl_point {
+    double hours, alloc, err[2], p99[2];
+};
+
+struct sl_sim {
+    double now, hours, tick_s, rps[64][2]; /* rps[i] = {at_hours, rps} */
+    int nrps;
+    unsigned units;
+    uint64_t rng;
+    struct sl_engine *eng;
+    struct sl_host *host;
+    char id[SL_ID_MAX + 1];
+    int kind; /* SL_KIND_TEST or SL_KIND_CANARY */
+    struct sl_arm_sim arm[2];
+    const char *metric_names[SL_SIM_MAX_METRICS];
+    int metric_index[SL_SIM_MAX_METRICS];
+    int nmetrics;
+    bool json;
+    char last_actor[64], last_action[32], last_reason[512];
+    const char *outcome; /* "promoted" or "rolled back", from the timeline */
+    cJSON *timeline;
+    struct sl_point *points;
+    size_t npoints;
+};
+
+/* ---- randomness: splitmix64, so a seed means the same run everywhere ------------------- */
+
+static double sl_sim_unit(struct sl_sim *s)
+{
+    uint64_t z = (s->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-53;
+}
+
+static double sl_sim_lognormal(struct sl_sim *s, double median, double sigma)
+{
+    double u1 = 1 - sl_sim_unit(s), u2 = sl_sim_unit(s);
+    return median * exp(sigma * sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* ---- the scenario --------------------------------------------------------------------- */
+
+__attribute__((format(printf, 1, 2))) static int sl_sim_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "sluice simulate: ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return -1;
+}
+
+static double sl_num_or(const cJSON *o, const char *k, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+/* One behaviour object over a base: keys error_rate, latency {median_ms, sigma},
+ * metrics {name: rate}. */
+static int sl_sim_behaviour(struct sl_sim *s, const cJSON *o, struct sl_behaviour *b,
+                            const char *where)
+{
+    b->error_rate = sl_num_or(o, "error_rate", b->error_rate);
+    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(o, "latency");
+    b->median_ms = sl_num_or(lat, "median_ms", b->median_ms);
+    b->sigma = sl_num_or(lat, "sigma", b->sigma);
+    b->record_rate = sl_num_or(o, "record_rate", b->record_rate);
+    if (!(b->error_rate >= 0 && b->error_rate <= 1) || !(b->median_ms > 0) || !(b->sigma >= 0) ||
+        !(b->record_rate >= 0 && b->record_rate <= 1))
+        return sl_sim_fail("%s: error_rate must be in [0,1], latency.median_ms > 0, "
+                           "latency.sigma >= 0, record_rate in [0,1]",
+                           where);
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(o, "metrics"))
+    {
+        int j = 0;
+        while (j < s->nmetrics && strcmp(s->metric_names[j], m->string) != 0)
+            j++;
+        if (j == s->nmetrics || !cJSON_IsNumber(m) || m->valuedouble < 0 || m->valuedouble > 1)
+            return sl_sim_fail("%s: metrics must be declared metrics with a rate in [0,1]", where);
+        b->metric_p[j] = m->valuedouble;
+    }
+    return 0;
+}
+
+static int sl_sim_arm(struct sl_sim *s, const cJSON *v, int arm, const char *name)
+{
+    struct sl_arm_sim *a = &s->arm[arm];
+    struct sl_behaviour base = {
+        .error_rate = 0.01, .median_ms = 50, .sigma = 0.3, .record_rate = 1};
+    if (!cJSON_IsObject(v))
+        return sl_sim_fail("behaviour.%s: missing (an object)", name);
+    if (sl_sim_behaviour(s, v, &base, name))
+        return -1;
+    a->steps[a->nsteps++] = base;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(v, "changes"))
+    {
+        if (a->nsteps > SL_SIM_MAX_CHANGES)
+            return sl_sim_fail("behaviour.%s.changes: at most 16", name);
+        struct sl_behaviour b = a->steps[a->nsteps - 1];
+        b.at_hours = sl_num_or(c, "at_hours", -1);
+        if (!(b.at_hours > a->steps[a->nsteps - 1].at_hours))
+            return sl_sim_fail("behaviour.%s.changes: at_hours must increase", name);
+        if (sl_sim_behaviour(s, c, &b, name))
+            return -1;
+        a->steps[a->nsteps++] = b;
+    }
+    return 0;
+}
+
+static double sl_sim_clock(void *ud)
+{
+    return ((const struct sl_sim *)ud)->now;
+}
+
+static void sl_sim_sink(void *ud, const struct sl_event *e)
+{
+    struct sl_sim *s = ud;
+    /* model registrations, health checks and policy loads are not the rollout's story */
+    if (e->kind == SL_EVENT_MODEL || e->kind == SL_EVENT_HEALTH || e->kind == SL_EVENT_POLICY)
+        return;
+    /* A policy's decision and the change it made carry the same words: keep one. */
+    if (strcmp(e->actor, s->last_actor) == 0 && strcmp(e->action, s->last_action) == 0 &&
+        strcmp(e->reason, s->last_reason) == 0)
+        return;
+    snprintf(s->last_actor, sizeof s->last_actor, "%s", e->actor);
+    snprintf(s->last_action, sizeof s->last_action, "%s", e->action);
+    snprintf(s->last_reason, sizeof s->last_reason, "%s", e->reason);
+    if (strcmp(e->action, "promote") == 0 || strcmp(e->action, "rollback") == 0)
+        s->outcome = e->action[0] == 'p' ? "promoted" : "rolled back";
+    double h = e->at / 3600.0;
+    cJSON *j = sl_snap_event(e);
+    if (j) {
+        cJSON_DeleteItemFromObject(j, "at");
+        cJSON_AddNumberToObject(j, "hours", round(h * 1000) / 1000);
+        cJSON_AddItemToArray(s->timeline, j);
+    }
+    if (s->json)
+        return;
+    printf("%7.2fh  %-20.20s %-14s %s", h, e->actor, e->action, e->reason);
+    if (!isnan(e->value))
+        printf(" [%g]", e->value);
+    putchar('\n');
+}
+
+static int sl_sim_models(struct sl_sim *s, const cJSON *models)
+{
+    const cJSON *m;
+    struct sl_err err;
+    if (!cJSON_IsArray(models) || cJSON_GetArraySize(models) == 0)
+        return sl_sim_fail("%s", "models: a non-empty array of {id, version} is required");
+    cJSON_ArrayForEach(m, models)
+    {
+        struct sl_codec_version v;
+        int rc = sl_codec_version_from(&v, m, &err) || sl_engine_add_version(s->eng, &v.cfg, &err);
+        sl_codec_version_destroy(&v);
+        if (rc)
+            return sl_sim_fail("models: %s", err.msg);
+    }
+    return 0;
+}
+
+static int sl_sim_rollout(struct sl_sim *s, const cJSON *sc)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(sc, "test"),
+                *k = cJSON_GetObjectItemCaseSensitive(sc, "canary");
+    struct sl_err err = {0};
+    if (!t == !k)
+        return sl_sim_fail("%s", "the scenario needs exactly one of \"test\" or \"canary\"");
+    int rc;
+    s->kind = t ? SL_KIND_TEST : SL_KIND_CANARY;
+    if (t) {
+        struct sl_codec_test c;
+        rc =
+            sl_codec_test_from(&c, t, &err) ||
+            (c.cfg.policies && sl_host_check_config(s->host, c.cfg.policies, SL_KIND_TEST, &err)) ||
+            sl_engine_create_test(s->eng, &c.cfg, s->id, &err);
+        for (size_t i = 0; rc == 0 && i < c.cfg.nsuccess && s->nmetrics < SL_SIM_MAX_METRICS; i++)
+            s->metric_names[s->nmetrics++] = strdup(c.cfg.success_metrics[i]);
+        sl_codec_test_destroy(&c);
+    } else {
+        struct sl_codec_canary c;
+        rc = sl_codec_canary_from(&c, k, &err) ||
+             (c.cfg.policies &&
+              sl_host_check_config(s->host, c.cfg.policies, SL_KIND_CANARY, &err)) ||
+             sl_engine_create_canary(s->eng, &c.cfg, s->id, &err);
+        for (size_t i = 0; rc == 0 && i < c.cfg.nmetrics && s->nmetrics < SL_SIM_MAX_METRICS; i++)
+            s->metric_names[s->nmetrics++] = strdup(c.cfg.metrics[i]);
+        sl_codec_canary_destroy(&c);
+    }
+    if (rc)
+        return sl_sim_fail(t ? "test: %s" : "canary: %s", err.msg);
+    for (int j = 0; j < s->nmetrics; j++)
+        s->metric_index[j] = sl_engine_metric_index(s->eng, s->id, s->metric_names[j]);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(sc, "behaviour");
+    const char *names[2] = {t ? "control" : "stable", t ? "treatment" : "canary"};
+    for (int arm = 0; arm < 2; arm++)
+        if (sl_sim_arm(s, cJSON_GetObjectItemCaseSensitive(b, names[arm]), arm, names[arm]))
+            return -1;
+    return 0;
+}
+
+static int sl_sim_traffic(struct sl_sim *s, const cJSON *sc)
+{
+    const cJSON *tr = cJSON_GetObjectItemCaseSensitive(sc, "traffic"), *p;
+    s->hours = sl_num_or(sc, "hours", 24);
+    s->tick_s = sl_num_or(sc, "tick_seconds", 60);
+    double units = sl_num_or(sc, "units", 100000);
+    if (!(s->hours > 0 && s->hours <= 24 * 90) || !(s->tick_s >= 1 && s->tick_s <= 3600) ||
+        !(units >= 1 && units <= 1e9))
+        return sl_sim_fail("%s", "hours must be in (0, 2160], tick_seconds in [1, 3600], "
+                                 "units in [1, 1e9]");
+    s->units = (unsigned)units;
+    cJSON_ArrayForEach(p, tr)
+    {
+        double at = sl_num_or(p, "at_hours", -1), rps = sl_num_or(p, "rps", -1);
+        if (s->nrps == 64 || !(at >= 0) || !(rps >= 0 && rps <= 100000) ||
+            (s->nrps && !(at > s->rps[s->nrps - 1][0])))
+            return sl_sim_fail("%s", "traffic: up to 64 {at_hours, rps} with increasing "
+                                     "at_hours and rps in [0, 100000]");
+        s->rps[s->nrps][0] = at;
+        s->rps[s->nrps++][1] = rps;
+    }
+    if (s->nrps == 0 || s->rps[0][0] != 0)
+        return sl_sim_fail("%s", "traffic: the first point must be at_hours 0");
+    return 0;
+}
+
+/* ---- running it ----------------------------------------------------------------------- */
+
+static const struct sl_behaviour *sl_sim_now(const struct sl_arm_sim *a, double hours)
+{
+    int i = a->nsteps - 1;
+    while (i > 0 && a->steps[i].at_hours > hours)
+        i--;
+    return &a->steps[i];
+}
+
+static void sl_sim_serve(struct sl_sim *s, double hours)
+{
+    int r = s->nrps - 1;
+    while (r > 0 && s->rps[r][0] > hours)
+        r--;
+    long n = lround(s->rps[r][1] * s->tick_s);
+    for (long i = 0; i < n; i++) {
+        char unit[24];
+        snprintf(unit, sizeof unit, "u%u", (unsigned)(sl_sim_unit(s) * s->units));
+        struct sl_route rt;
+        if (sl_engine_route(s->eng, s->id, unit, &rt, NULL) || rt.kind == SL_KIND_NONE)
+            continue;
+        const struct sl_behaviour *b = sl_sim_now(&s->arm[rt.arm], hours);
+        if (b->record_rate < 1 && sl_sim_unit(s) >= b->record_rate)
+            continue;
+        bool ok = sl_sim_unit(s) >= b->error_rate;
+        struct sl_sample smp[SL_SIM_MAX_METRICS];
+        size_t ns = 0;
+        for (int j = 0; j < s->nmetrics; j++)
+            if (s->metric_index[j] >= 0)
+                smp[ns++] = (struct sl_sample){s->metric_index[j],
+                                               ok && sl_sim_unit(s) < b->metric_p[j] ? 1 : 0};
+        sl_engine_record_route(s->eng, &rt, ok, sl_sim_lognormal(s, b->median_ms, b->sigma), smp,
+                               ns, NULL);
+    }
+}
+
+static cJSON *sl_sim_snapshot(struct sl_sim *s)
+{
+    const double win[1] = {s->tick_s * 5};
+    return s->kind == SL_KIND_TEST ? sl_snap_test(s->eng, s->id, win, 1)
+                                   : sl_snap_canary(s->eng, s->id, win, 1);
+}
+
+static double sl_jnum(const cJSON *o, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *save, *k = strtok_r(buf, ".", &save); o && k; k = strtok_r(NULL, ".", &save))
+        o = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(o) ? o->valuedouble : NAN;
+}
+
+static void sl_sim_sample(struct sl_sim *s, cJSON *snap, double hours)
+{
+    if (s->npoints == SL_SIM_MAX_POINTS)
+        return;
+    char wname[32];
+    snprintf(wname, sizeof wname, "%gs", s->tick_s * 5);
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(snap, "windows"), wname);
+    const char *arms[2] = {s->kind == SL_KIND_TEST ? "control" : "stable",
+                           s->kind == SL_KIND_TEST ? "treatment" : "canary"};
+    struct sl_point p = {.hours = hours,
+                         .alloc = s->kind == SL_KIND_TEST ? sl_jnum(snap, "allocation.treatment")
+                                                          : sl_jnum(snap, "traffic")};
+    for (int a = 0; a < 2; a++) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(w, arms[a]);
+        p.err[a] = sl_jnum(m, "error_rate");
+        p.p99[a] = sl_jnum(m, "latency.p99");
+    }
+    s->points[s->npoints++] = p;
+}
+
+static bool sl_sim_finished(const cJSON *snap, int kind)
+{
+    const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(snap, "status"));
+    static const char *const done[] = {"completed", "failed", "rolled_back", "promoted", NULL};
+    for (int i = 0; st && done[i]; i++)
+        if (strcmp(st, done[i]) == 0)
+            return true;
+    (void)kind;
+    return false;
+}
+
+/* ---- the picture ---------------------------------------------------------------------- */
+
+static void sl_sim_series(FILE *f, const struct sl_sim *s, int panel, int arm, double ymax,
+                          const char *colour, const char *name)
+{
+    const double x0 = 60, w = 840, h = 160, y0 = 40 + panel * 200.0;
+    fprintf(f,
+            "<polyline class=\"series\" data-series=\"%s\" fill=\"none\" stroke=\"%s\" points=\"",
+            name, colour);
+    for (size_t i = 0; i < s->npoints; i++) {
+        const struct sl_point *p = &s->points[i];
+        double v = panel == 0 ? p->alloc : panel == 1 ? p->err[arm] * 100 : p->p99[arm];
+        if (isnan(v))
+            continue;
+        fprintf(f, "%.1f,%.1f ", x0 + w * p->hours / (s->now / 3600.0),
+                y0 + h - h * fmin(v / ymax, 1));
+    }
+    fputs("\"/>\n", f);
+}
+
+static int sl_sim_svg(const struct sl_sim *s, const char *path, const cJSON *decisions)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return sl_sim_fail("cannot write %s", path);
+    double emax = 0.1, pmax = 1;
+    for (size_t i = 0; i < s->npoints; i++)
+        for (int a = 0; a < 2; a++) {
+            if (!isnan(s->points[i].err[a]))
+                emax = fmax(emax, s->points[i].err[a] * 100);
+            if (!isnan(s->points[i].p99[a]))
+                pmax = fmax(pmax, s->points[i].p99[a]);
+        }
+    const char *panel[3] = {"allocation %", "error rate %", "p99 ms"};
+    double ymax[3] = {100, emax * 1.1, pmax * 1.1};
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"960\" height=\"660\" "
+               "font-family=\"sans-serif\" font-size=\"12\">\n"
+               "<rect width=\"960\" height=\"660\" fill=\"white\"/>\n");
+    for (int p = 0; p < 3; p++) {
+        double y0 = 40 + p * 200.0;
+        fprintf(f,
+                "<rect x=\"60\" y=\"%.0f\" width=\"840\" height=\"160\" fill=\"none\" "
+                "stroke=\"#ccc\"/>\n<text x=\"60\" y=\"%.0f\">%s (max %.3g)</text>\n",
+                y0, y0 - 6, panel[p], ymax[p]);
+        if (p == 0) {
+            sl_sim_series(f, s, 0, 1, ymax[0], "#1f77b4", "allocation");
+            continue;
+        }
+        const char *names[2][2] = {{"error_rate_base", "error_rate_candidate"},
+                                   {"p99_base", "p99_candidate"}};
+        sl_sim_series(f, s, p, 0, ymax[p], "#7f7f7f", names[p - 1][0]);
+        sl_sim_series(f, s, p, 1, ymax[p], "#d62728", names[p - 1][1]);
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, decisions)
+    {
+        double x = 60 + 840 * sl_num_or(e, "hours", 0) / (s->now / 3600.0);
+        fprintf(f,
+                "<line class=\"decision\" x1=\"%.1f\" x2=\"%.1f\" y1=\"40\" y2=\"600\" "
+                "stroke=\"#2ca02c\" stroke-dasharray=\"3,3\"><title>",
+                x, x);
+        for (const char *c = cJSON_GetStringValue(cJSON_GetObjectItem(e, "action")); c && *c; c++)
+            fputc(*c == '<' || *c == '&' ? ' ' : *c, f);
+        fputs("</title></line>\n", f);
+    }
+    fprintf(f,
+            "<text x=\"60\" y=\"640\">hours 0 to %g; grey: %s, red: %s; green: decisions</text>\n"
+            "</svg>\n",
+            s->now / 3600.0, s->kind == SL_KIND_TEST ? "control" : "stable",
+            s->kind == SL_KIND_TEST ? "treatment" : "canary");
+    return fclose(f) == 0 ? 0 : sl_sim_fail("cannot write %s", path);
+}
+
+/* ---- the command ---------------------------------------------------------------------- */
+
+static char *sl_sim_read(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            char *p = realloc(buf, cap = (len + 4096 + 1) * 2);
+            if (!p)
+                break;
+            buf = p;
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static const char *sl_sim_usage =
+    "usage: sluice simulate SCENARIO.json [--policies DIR] [--seed N] [--svg FILE] [--json]\n"
+    "  Runs the scenario's test or canary on an in-memory engine in virtual time with the\n"
+    "  built-in policies (and DIR's), prints the decision timeline, the verdict and the\n"
+    "  statistics. Same scenario and seed, same output. See docs/simulate.md.\n";
+
+static int sl_sim_keys(const cJSON *sc)
+{
+    static const char *const known[] = {"description", "seed",      "hours", "tick_seconds",
+                                        "units",       "models",    "test",  "canary",
+                                        "traffic",     "behaviour", NULL};
+    const cJSON *k;
+    cJSON_ArrayForEach(k, sc)
+    {
+        int i = 0;
+        while (known[i] && strcmp(known[i], k->string) != 0)
+            i++;
+        if (!known[i])
+            return sl_sim_fail("unknown scenario key \"%s\" (see docs/simulate.md)", k->string);
+    }
+    return 0;
+}
+
+static int sl_sim_run(struct sl_sim *s, const cJSON *sc, const char *svg)
+{
+    struct sl_err err = {0};
+    if (sl_sim_keys(sc))
+        return 2;
+    if (sl_sim_models(s, cJSON_GetObjectItemCaseSensitive(sc, "models")) || sl_sim_traffic(s, sc) ||
+        sl_sim_rollout(s, sc))
+        return 2;
+    if (sl_engine_act(s->eng, s->id, SL_VERB_START, "simulate", "scenario start", &err))
+        return sl_sim_fail("start: %s", err.msg), 2;
+    s->points = calloc(SL_SIM_MAX_POINTS, sizeof *s->points);
+    cJSON *snap = NULL;
+    long ticks = lround(s->hours * 3600 / s->tick_s);
+    for (long i = 0; i < ticks; i++) {
+        double hours = (s->now - 0) / 3600.0;
+        sl_sim_serve(s, hours);
+        s->now += s->tick_s;
+        if (sl_engine_tick(s->eng, &err))
+            fprintf(stderr, "sluice simulate: tick: %s\n", err.msg);
+        cJSON_Delete(snap);
+        snap = sl_sim_snapshot(s);
+        if (s->points)
+            sl_sim_sample(s, snap, s->now / 3600.0);
+        if (!snap || sl_sim_finished(snap, s->kind))
+            break;
+    }
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(snap, "status"));
+    const char *rec = cJSON_GetStringValue(cJSON_GetObjectItem(snap, "recommendation"));
+    double p = sl_jnum(snap, "stats.error_rate.sequential.p"), srm = sl_jnum(snap, "stats.srm.p");
+    int rc = 0;
+    if (s->json) {
+        cJSON *out = cJSON_CreateObject();
+        cJSON_AddItemReferenceToObject(out, "timeline", s->timeline);
+        cJSON_AddNumberToObject(out, "hours", s->now / 3600.0);
+        cJSON_AddStringToObject(out, "outcome", s->outcome ? s->outcome : "none");
+        cJSON_AddItemReferenceToObject(out, "final", snap);
+        char *text = cJSON_PrintUnformatted(out);
+        puts(text ? text : "{}");
+        free(text);
+        cJSON_Delete(out);
+    } else {
+        printf("\nverdict after %.2fh: %s%s%s%s%s%s\n", s->now / 3600.0, status ? status : "?",
+               s->outcome ? " (" : "", s->outcome ? s->outcome : "", s->outcome ? ")" : "",
+               rec && strcmp(rec, "none") ? ", recommendation " : "",
+               rec && strcmp(rec, "none") ? rec : "");
+        if (!isnan(p) || !isnan(srm))
+            printf("statistics: error-rate sequential p %.4g, SRM p %.4g\n", p, srm);
+        const char *arms[2] = {s->kind == SL_KIND_TEST ? "control" : "stable",
+                               s->kind == SL_KIND_TEST ? "treatment" : "canary"};
+        for (int a = 0; a < 2; a++) {
+            const cJSON *m =
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(snap, "metrics"), arms[a]);
+            printf("%-9s %9.0f requests  %6.3f%% errors  p99 %7.1f ms\n", arms[a],
+                   sl_jnum(m, "requests"), 100 * sl_jnum(m, "error_rate"),
+                   sl_jnum(m, "latency.p99"));
+        }
+    }
+    if (svg && sl_sim_svg(s, svg, s->timeline))
+        rc = 1;
+    cJSON_Delete(snap);
+    return rc;
+}
+
+int sl_cmd_simulate(int argc, char **argv)
+{
+    const char *path = NULL, *svg = NULL, *dirs[8];
+    size_t ndirs = 0;
+    uint64_t seed = 1;
+    bool json = false, seeded = false;
+    const char *builtin = getenv("SLUICE_POLICY_DIRS");
+    dirs[ndirs++] = builtin && *builtin ? builtin : SLUICE_SOURCE_DIR "/policies";
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp(argv[i], "--svg") == 0 && i + 1 < argc)
+            svg = argv[++i];
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            seed = strtoull(argv[++i], &end, 10);
+            if (errno || *end || !*argv[i])
+                return fprintf(stderr, "sluice simulate: --seed takes a number\n"), 2;
+            seeded = true;
+        } else if (strcmp(argv[i], "--policies") == 0 && i + 1 < argc && ndirs < 8)
+            dirs[ndirs++] = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return fputs(sl_sim_usage, stdout), 0;
+        else if (argv[i][0] != '-' && !path)
+            path = argv[i];
+        else
+            return fputs(sl_sim_usage, stderr), 2;
+    }
+    if (!path)
+        return fputs(sl_sim_usage, stderr), 2;
+    char *text = sl_sim_read(path);
+    if (!text)
+        return fprintf(stderr, "sluice simulate: cannot read %s: %s\n", path, strerror(errno)), 2;
+    cJSON *sc = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(sc)) {
+        cJSON_Delete(sc);
+        return fprintf(stderr, "sluice simulate: %s is not a JSON object\n", path), 2;
+    }
+    struct sl_sim s = {.json = json, .timeline = cJSON_CreateArray()};
+    s.rng = seeded ? seed : (uint64_t)sl_num_or(sc, "seed", 1);
+    struct sl_engine_opts o;
+    sl_engine_opts_default(&o);
+    o.clock = sl_sim_clock;
+    o.clock_ud = &s;
+    o.sink = sl_sim_sink;
+    o.sink_ud = &s;
+    o.window_seconds = fmax(1, sl_num_or(sc, "tick_seconds", 60));
+    o.window_slots = 30;
+    struct sl_host_opts ho;
+    sl_host_opts_default(&ho);
+    ho.dirs = dirs;
+    ho.ndirs = ndirs;
+    struct sl_err err = {0};
+    int rc = 2;
+    s.eng = sl_engine_new(&o, &err);
+    if (s.eng)
+        s.host = sl_host_new(s.eng, &ho, &err);
+    if (!s.eng || !s.host)
+        fprintf(stderr, "sluice simulate: %s\n", err.msg);
+    else
+        rc = sl_sim_run(&s, sc, svg);
+    sl_host_delete(s.host);
+    sl_engine_delete(s.eng);
+    for (int j = 0; j < s.nmetrics; j++)
+        free((char *)s.metric_names[j]);
+    free(s.points);
+    cJSON_Delete(s.timeline);
+    cJSON_Delete(sc);
+    return rc;
+}

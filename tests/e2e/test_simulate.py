@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""`sluice simulate` on the shipped scenarios: golden timelines, verdicts, the SVG.
+
+Each scenario in examples/scenarios/ is run twice (same output: the seed fixes
+the run), compared with its golden timeline in tests/fixtures/simulate/
+(UPDATE_GOLDEN=1 rewrites them after a deliberate change), and its verdict is
+checked against what the scenario is about. Prints TAP; exits non-zero on any
+failure.
+
+Usage: test_simulate.py BUILD_DIR SOURCE_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+BUILD, SOURCE = sys.argv[1], sys.argv[2]
+SLUICE = os.path.join(BUILD, "sluice")
+SCEN = os.path.join(SOURCE, "examples", "scenarios")
+GOLD = os.path.join(SOURCE, "tests", "fixtures", "simulate")
+results = []
+
+
+def check(cond, what):
+    results.append(bool(cond))
+    print(("ok" if cond else "not ok"), len(results), "-", what, flush=True)
+    return cond
+
+
+def simulate(*args):
+    return subprocess.run([SLUICE, "simulate"] + list(args), capture_output=True, text=True,
+                          timeout=120)
+
+
+def scenario(name):
+    return os.path.join(SCEN, name + ".json")
+
+
+def test_golden():
+    names = sorted(f[:-5] for f in os.listdir(SCEN) if f.endswith(".json"))
+    check(len(names) >= 4, "four or more scenarios ship (%s)" % ", ".join(names))
+    for name in names:
+        a, b = simulate(scenario(name)), simulate(scenario(name))
+        check(a.returncode == 0 and a.stdout == b.stdout and a.stdout,
+              "%s: runs and repeats itself exactly" % name)
+        gold = os.path.join(GOLD, name + ".txt")
+        if os.environ.get("UPDATE_GOLDEN"):
+            open(gold, "w").write(a.stdout)
+        want = open(gold).read() if os.path.exists(gold) else None
+        check(a.stdout == want, "%s: matches its golden timeline" % name)
+
+
+def verdict(name):
+    out = simulate(scenario(name), "--json")
+    return json.loads(out.stdout) if out.returncode == 0 else {}
+
+
+def test_verdicts():
+    v = verdict("healthy-canary")
+    check(v.get("outcome") == "promoted", "healthy canary: promoted")
+    v = verdict("error-spike-rollback")
+    acts = [(e["actor"], e["action"]) for e in v.get("timeline", [])]
+    check(v.get("outcome") == "rolled back" and ("policy:threshold", "rollback") in acts,
+          "error spike: rolled back by the threshold guard")
+    v = verdict("latency-regression")
+    holds = [e for e in v.get("timeline", []) if e["reason"].startswith("hold: canary p99")]
+    check(v.get("outcome") == "promoted" and holds and holds[0]["hours"] >= 0.4,
+          "latency regression: caught after hour 0.4 (stepped back), promoted after recovery")
+    v = verdict("srm-holds-ramp")
+    acts = [(e["actor"], e["action"]) for e in v.get("timeline", [])]
+    check(v.get("final", {}).get("status") == "paused" and ("policy:srm", "pause") in acts,
+          "lost treatment results: the SRM guard pauses the ramp")
+
+
+def test_svg_and_errors():
+    with tempfile.TemporaryDirectory() as tmp:
+        svg = os.path.join(tmp, "out.svg")
+        out = simulate(scenario("latency-regression"), "--svg", svg)
+        try:
+            root = ET.parse(svg).getroot()
+        except (ET.ParseError, OSError) as e:
+            root = None
+            print("# " + repr(e))
+        ns = "{http://www.w3.org/2000/svg}"
+        series = {p.get("data-series"): p.get("points", "").split()
+                  for p in (root.iter(ns + "polyline") if root is not None else [])}
+        want = {"allocation", "error_rate_base", "error_rate_candidate", "p99_base",
+                "p99_candidate"}
+        check(out.returncode == 0 and set(series) == want and all(len(v) > 100
+                                                                  for v in series.values()),
+              "--svg writes XML with the five series, each with its points")
+        marks = list(root.iter(ns + "line")) if root is not None else []
+        check(len(marks) >= 3, "--svg marks the decisions (%d)" % len(marks))
+        bad = os.path.join(tmp, "bad.json")
+        open(bad, "w").write(json.dumps({"models": [{"id": "m", "version": "v1"},
+                                                    {"id": "m", "version": "v2"}],
+                                         "test": {"name": "t", "model": "m", "control": "v1",
+                                                  "treatment": "v2"},
+                                         "traffic": [{"at_hours": 0, "rps": 5}],
+                                         "behaviour": {"control": {"error_rate": 2}}}))
+        out = simulate(bad)
+        check(out.returncode == 2 and "error_rate must be in [0,1]" in out.stderr,
+              "a bad behaviour is refused naming the rule (%r)" % out.stderr.strip())
+        open(bad, "w").write(json.dumps({"behavior": {}}))
+        out = simulate(bad)
+        check(out.returncode == 2 and 'unknown scenario key "behavior"' in out.stderr,
+              "a misspelt key is refused, not ignored")
+    a = simulate(scenario("healthy-canary"), "--seed", "1")
+    b = simulate(scenario("healthy-canary"), "--seed", "2")
+    check(a.returncode == 0 and a.stdout != b.stdout, "--seed changes the simulated traffic")
+    out = simulate("/nonexistent.json")
+    check(out.returncode == 2 and "cannot read" in out.stderr, "a missing scenario is named")
+
+
+def main():
+    for t in (test_golden, test_verdicts, test_svg_and_errors):
+        try:
+            t()
+        except Exception as e:  # a crash of the test is a failure, not a skip
+            check(False, "%s raised %r" % (t.__name__, e))
+    passed, failed = results.count(True), results.count(False)
+    print("1..%d" % len(results))
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed or not results else 0)
+
+
+if __name__ == "__main__":
+    main()
