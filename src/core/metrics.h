@@ -6,7 +6,7 @@
  * them (atomic read-modify-write), and a ring of rolling-window slots that the
  * writer thread fills at each roll from the difference between the merged
  * cumulative totals and those at the previous roll. Each slot holds counters,
- * latency moments and a 4:1 coarse latency histogram; cumulative quantiles use
+ * latency moments and a 5:1 coarse latency histogram; cumulative quantiles use
  * the full sketch. Uses sketch.h; knows nothing of tests, routing or time
  * sources (time is passed in). */
 #ifndef SL_METRICS_H

@@ -577,19 +577,48 @@ static const cJSON *sl_host_parsed(struct sl_host *h, const char *json)
     return j;
 }
 
+/* A test's guard_metrics run as the threshold guard with their own numbers,
+ * beside any guards its policies name. (They were stored and never read.) */
+static int sl_host_guard_metrics(struct sl_host *h, const char *id, struct sl_decision *out,
+                                 size_t max, size_t *nout)
+{
+    static const char *const types[] = {"maximum", "minimum", "percentage", "absolute"};
+    static const char *const actions[] = {"pause", "rollback", "alert", "reduce_traffic"};
+    struct sl_test_info t;
+    int configured = 0;
+    if (sl_engine_test(h->eng, id, &t, NULL) != 0)
+        return 0;
+    for (size_t i = 0; i < t.config->nguards; i++, configured++) {
+        const struct sl_guard_config *g = &t.config->guards[i];
+        cJSON *e = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(e, "params");
+        cJSON_AddStringToObject(e, "name", "threshold");
+        cJSON_AddStringToObject(p, "metric", g->metric);
+        cJSON_AddStringToObject(p, "type", types[g->type & 3]);
+        cJSON_AddNumberToObject(p, "value", g->threshold);
+        cJSON_AddStringToObject(p, "action", actions[g->action & 3]);
+        if (p && *nout < max)
+            *nout += (size_t)sl_host_one(h, SL_KIND_TEST, id, SL_HOOK_GUARD, e, &out[*nout]);
+        cJSON_Delete(e);
+    }
+    return configured;
+}
+
 static int sl_host_evaluate(void *ud, struct sl_engine *eng, int kind, const char *id, int hook,
                             struct sl_decision *out, size_t max, size_t *nout, struct sl_err *err)
 {
     struct sl_host *h = ud;
     *nout = 0;
+    int implicit = kind == SL_KIND_TEST && hook == SL_HOOK_GUARD
+                       ? sl_host_guard_metrics(h, id, out, max, nout)
+                       : 0;
     const char *json = sl_host_config(eng, kind, id);
     if (!json)
-        return 0;
+        return implicit;
     const cJSON *root = sl_host_parsed(h, json);
     if (!root)
         return sl_err_set(err, SL_EINVAL, "%s: stored policies config is not JSON", id);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, sl_hook_key(hook));
-    int configured = 0;
+    int configured = implicit;
     if (cJSON_IsArray(v)) {
         for (const cJSON *e = v->child; e; e = e->next, configured++)
             if (*nout < max)

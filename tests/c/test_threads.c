@@ -7,7 +7,7 @@
  * sums exact, cumulative and over windows), once with two private shards and
  * once with one, so the second thread goes through the shared atomic shard;
  * and that retired snapshots are all freed once the threads detach. Two
- * regression tests pin reclamation bugs (reader slots never reused, retired
+ * regression tests pin reclamation bugs, since fixed (reader slots never reused, retired
  * cells freed one generation early). Meant to be run under ThreadSanitizer
  * too (-DSLUICE_SANITIZE=thread). */
 #include <pthread.h>

@@ -141,6 +141,51 @@ describe("policies in a running engine", function()
     assert.are.equal("v1", select(2, eng:route("m", "anyone")))
   end)
 
+  -- Found by a review of the embedding docs: guard_metrics were stored and
+  -- reported but nothing evaluated them.
+  it("guard_metrics_never_evaluated: a test's guard_metrics act with no policies named", function()
+    local now = 0
+    local eng = sluice.engine { clock = function() return now end, policy_dirs = { "policies" } }
+    eng:add_model { id = "m", version = "v1" }
+    eng:add_model { id = "m", version = "v2" }
+    local id = assert(eng:create_test {
+      name = "guarded", model = "m", control = "v1", treatment = "v2",
+      guard_metrics = { { metric = "error_rate", type = "maximum", threshold = 0.05,
+                          action = "pause" } },
+    })
+    assert(eng:start(id))
+    for i = 1, 400 do
+      assert(eng:record(id, "control", true, 20))
+      assert(eng:record(id, "treatment", i % 5 ~= 0, 20))   -- 20% errors > 5%
+    end
+    now = now + 60
+    eng:tick()
+    assert.are.equal("paused", eng:test(id).status)
+    local why = events_where(eng, function(e)
+      return e.actor == "policy:threshold" and e.action == "pause"
+    end)
+    assert.is_true(#why >= 1)   -- the decision, and the transition it made
+    assert.truthy(why[1].reason:find("error_rate 20.00%% > maximum 5.00%%"))
+  end)
+
+  it("guard_metrics under their limit leave the test running", function()
+    local now = 0
+    local eng = sluice.engine { clock = function() return now end, policy_dirs = { "policies" } }
+    eng:add_model { id = "m", version = "v1" }
+    eng:add_model { id = "m", version = "v2" }
+    local id = assert(eng:create_test {
+      name = "fine", model = "m", control = "v1", treatment = "v2",
+      guard_metrics = { { metric = "error_rate", threshold = 0.05, action = "rollback" } },
+    })
+    assert(eng:start(id))
+    for i = 1, 400 do
+      assert(eng:record(id, "treatment", i % 50 ~= 0, 20))   -- 2% errors
+    end
+    now = now + 60
+    eng:tick()
+    assert.are.equal("running", eng:test(id).status)
+  end)
+
   describe("user policies", function()
     local dir
     before_each(function()
