@@ -19,15 +19,10 @@ import sys
 import tempfile
 import time
 
+from tap import check, run
+
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
 SLUICED = os.path.join(BUILD, "sluiced")
-results = []
-
-
-def check(cond, what):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok"), len(results), "-", what, flush=True)
-    return cond
 
 
 class Daemon:
@@ -454,16 +449,8 @@ def test_repl():
 
 
 def main():
-    for t in (test_lifecycle, test_bad_input, test_policies_and_reload, test_crash_and_restart,
-              test_metrics_format, test_config, test_repl):
-        try:
-            t()
-        except Exception as e:  # a crash of the test is a failure, not a skip
-            check(False, "%s raised %r" % (t.__name__, e))
-    passed, failed = results.count(True), results.count(False)
-    print("1..%d" % len(results))
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed or not results else 0)
+    run((test_lifecycle, test_bad_input, test_policies_and_reload, test_crash_and_restart,
+         test_metrics_format, test_config, test_repl))
 
 
 if __name__ == "__main__":

@@ -16,17 +16,12 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
+from tap import check, run
+
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
 SLUICE = os.path.join(BUILD, "sluice")
 SCEN = os.path.join(SOURCE, "examples", "scenarios")
 GOLD = os.path.join(SOURCE, "tests", "fixtures", "simulate")
-results = []
-
-
-def check(cond, what):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok"), len(results), "-", what, flush=True)
-    return cond
 
 
 def simulate(*args):
@@ -115,15 +110,7 @@ def test_svg_and_errors():
 
 
 def main():
-    for t in (test_golden, test_verdicts, test_svg_and_errors):
-        try:
-            t()
-        except Exception as e:  # a crash of the test is a failure, not a skip
-            check(False, "%s raised %r" % (t.__name__, e))
-    passed, failed = results.count(True), results.count(False)
-    print("1..%d" % len(results))
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed or not results else 0)
+    run((test_golden, test_verdicts, test_svg_and_errors))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,16 @@ local function events_where(eng, pred)
   return out
 end
 
+-- An engine with the built-in policies, model "m" at v1 and v2, and a clock
+-- the test moves (clock.now, seconds).
+local function engine_m()
+  local clock = { now = 0 }
+  local eng = sluice.engine { clock = function() return clock.now end, policy_dirs = { "policies" } }
+  eng:add_model { id = "m", version = "v1" }
+  eng:add_model { id = "m", version = "v2" }
+  return eng, clock
+end
+
 describe("policies in a running engine", function()
   it("ramps a test over 24 h: advances, holds on a guard, steps back, recovers, promotes", function()
     local now = 0
@@ -110,10 +120,7 @@ describe("policies in a running engine", function()
   end)
 
   it("rolls a canary back on an error spike, with the trigger and the numbers", function()
-    local now = 0
-    local eng = sluice.engine { clock = function() return now end, policy_dirs = { "policies" } }
-    eng:add_model { id = "m", version = "v1" }
-    eng:add_model { id = "m", version = "v2" }
+    local eng, clock = engine_m()
     local id = assert(eng:create_canary {
       name = "v2 canary", model = "m", canary = "v2", traffic = 20, auto_rollback = true,
       policies = { guards = { { "threshold", { metric = "error_rate", type = "maximum", value = 0.05,
@@ -124,10 +131,10 @@ describe("policies in a running engine", function()
     for step = 1, 24 do
       for _ = 1, 500 do
         local variant = eng:route("m", "u" .. math.floor(rand() * 1e6))
-        local bad = variant == "canary" and now >= 3600 and 0.12 or 0.01
+        local bad = variant == "canary" and clock.now >= 3600 and 0.12 or 0.01
         eng:record(id, variant, rand() >= bad, 20)
       end
-      now = step * 300
+      clock.now = step * 300
       eng:tick()
     end
     local c = eng:canary(id)
@@ -144,10 +151,7 @@ describe("policies in a running engine", function()
   -- Found by a review of the embedding docs: guard_metrics were stored and
   -- reported but nothing evaluated them.
   it("guard_metrics_never_evaluated: a test's guard_metrics act with no policies named", function()
-    local now = 0
-    local eng = sluice.engine { clock = function() return now end, policy_dirs = { "policies" } }
-    eng:add_model { id = "m", version = "v1" }
-    eng:add_model { id = "m", version = "v2" }
+    local eng, clock = engine_m()
     local id = assert(eng:create_test {
       name = "guarded", model = "m", control = "v1", treatment = "v2",
       guard_metrics = { { metric = "error_rate", type = "maximum", threshold = 0.05,
@@ -158,7 +162,7 @@ describe("policies in a running engine", function()
       assert(eng:record(id, "control", true, 20))
       assert(eng:record(id, "treatment", i % 5 ~= 0, 20))   -- 20% errors > 5%
     end
-    now = now + 60
+    clock.now = clock.now + 60
     eng:tick()
     assert.are.equal("paused", eng:test(id).status)
     local why = events_where(eng, function(e)
@@ -169,10 +173,7 @@ describe("policies in a running engine", function()
   end)
 
   it("guard_metrics under their limit leave the test running", function()
-    local now = 0
-    local eng = sluice.engine { clock = function() return now end, policy_dirs = { "policies" } }
-    eng:add_model { id = "m", version = "v1" }
-    eng:add_model { id = "m", version = "v2" }
+    local eng, clock = engine_m()
     local id = assert(eng:create_test {
       name = "fine", model = "m", control = "v1", treatment = "v2",
       guard_metrics = { { metric = "error_rate", threshold = 0.05, action = "rollback" } },
@@ -181,7 +182,7 @@ describe("policies in a running engine", function()
     for i = 1, 400 do
       assert(eng:record(id, "treatment", i % 50 ~= 0, 20))   -- 2% errors
     end
-    now = now + 60
+    clock.now = clock.now + 60
     eng:tick()
     assert.are.equal("running", eng:test(id).status)
   end)
