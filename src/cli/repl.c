@@ -22,6 +22,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -54,6 +55,12 @@ static const char *sl_repl_help =
 static int sl_repl_connect(const char *path, bool quiet)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path) {
+        if (!quiet)
+            fprintf(stderr, "sluice: socket path too long (at most %zu bytes): %s\n",
+                    sizeof sa.sun_path - 1, path);
+        return -1;
+    }
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
@@ -252,6 +259,35 @@ struct sl_offline {
     pid_t pid;
 };
 
+/* On SIGINT/SIGTERM/SIGHUP mid-session: stop the private daemon and remove
+ * the scratch copy with async-signal-safe calls only (paths made up front). */
+static char sl_offline_files[7][96];
+static pid_t sl_offline_pid;
+
+static void sl_offline_signal(int sig)
+{
+    if (sl_offline_pid > 0)
+        kill(sl_offline_pid, SIGTERM);
+    for (int i = 0; i < 6; i++)
+        unlink(sl_offline_files[i]);
+    rmdir(sl_offline_files[6]);
+    _exit(128 + sig);
+}
+
+static void sl_offline_trap(const struct sl_offline *o)
+{
+    static const char *const names[] = {"sluice.db",    "sluice.db-wal", "sluice.db-shm",
+                                        "sluiced.sock", "sluiced.log",   "offline.json"};
+    for (int i = 0; i < 6; i++)
+        snprintf(sl_offline_files[i], sizeof sl_offline_files[i], "%s/%s", o->dir, names[i]);
+    snprintf(sl_offline_files[6], sizeof sl_offline_files[6], "%s", o->dir);
+    sl_offline_pid = o->pid;
+    struct sigaction sa = {.sa_handler = sl_offline_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 static void sl_offline_cleanup(struct sl_offline *o)
 {
     if (o->pid > 0) {
@@ -285,6 +321,12 @@ static void sl_offline_exec(const char *dir, const char *conf)
                 snprintf(daemon, sizeof daemon, "sluiced");
         }
     }
+    /* Its own session (a terminal hangup is not its SIGHUP-reload), and it
+     * dies with us. */
+    setsid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1)
+        _exit(0);
     char log[128];
     snprintf(log, sizeof log, "%s/sluiced.log", dir);
     if (!freopen(log, "w", stderr) || !freopen("/dev/null", "w", stdout))
@@ -327,9 +369,24 @@ static int sl_offline_start(struct sl_offline *o, const char *data)
         return -1;
     /* The clock barely moves and no tick or checkpoint comes: what you see is
      * what was stored. */
+    /* Its HTTP port (loopback, ephemeral) gets a random token nobody is told:
+     * the copy is reachable only through the REPL. */
+    unsigned char rnd[16] = {0};
+    FILE *ur = fopen("/dev/urandom", "rb");
+    size_t got = ur ? fread(rnd, 1, sizeof rnd, ur) : 0;
+    if (ur)
+        fclose(ur);
+    if (got != sizeof rnd) {
+        fclose(f);
+        fprintf(stderr, "sluice: cannot read /dev/urandom\n");
+        return -1;
+    }
     fputs("{\"clock_speed\": 0.001, \"tick_ms\": 3600000, \"checkpoint_ms\": 3600000,"
-          " \"log_level\": \"warn\"}\n",
+          " \"log_level\": \"warn\", \"token\": \"",
           f);
+    for (size_t i = 0; i < sizeof rnd; i++)
+        fprintf(f, "%02x", rnd[i]);
+    fputs("\"}\n", f);
     fclose(f);
     fflush(NULL);
     o->pid = fork();
@@ -340,8 +397,10 @@ static int sl_offline_start(struct sl_offline *o, const char *data)
     snprintf(sock, sizeof sock, "%s/sluiced.sock", o->dir);
     for (int i = 0; i < 500; i++) { /* up to 5 s for recovery */
         int fd = sl_repl_connect(sock, true);
-        if (fd >= 0)
+        if (fd >= 0) {
+            sl_offline_trap(o);
             return fd;
+        }
         if (waitpid(o->pid, NULL, WNOHANG) == o->pid) {
             o->pid = 0;
             break;
@@ -410,6 +469,8 @@ int sl_cmd_repl(int argc, char **argv)
         rl_completion_entry_function = sl_repl_complete;
         if (sl_repl_fetch_ids(fd) < 0) {
             close(fd);
+            if (offline)
+                sl_offline_cleanup(&off);
             return 1;
         }
         printf("sluice %s REPL on %s%s; .help for help, .exit to leave\n", SLUICE_VERSION, path,

@@ -118,8 +118,23 @@ static int sl_sim_behaviour(struct sl_sim *s, const cJSON *o, struct sl_behaviou
         return sl_sim_fail("%s: error_rate must be in [0,1], latency.median_ms > 0, "
                            "latency.sigma >= 0, record_rate in [0,1]",
                            where);
-    const cJSON *m;
-    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(o, "metrics"))
+    static const char *const keys[] = {"at_hours",    "error_rate", "latency", "metrics",
+                                       "record_rate", "changes",    NULL};
+    for (const cJSON *k = o->child; k; k = k->next) {
+        int i = 0;
+        while (keys[i] && strcmp(keys[i], k->string) != 0)
+            i++;
+        if (!keys[i])
+            return sl_sim_fail("%s: unknown key \"%s\"", where, k->string);
+    }
+    for (const cJSON *k = lat ? lat->child : NULL; k; k = k->next)
+        if (strcmp(k->string, "median_ms") && strcmp(k->string, "sigma"))
+            return sl_sim_fail("%s.latency: unknown key \"%s\" (median_ms, sigma)", where,
+                               k->string);
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(o, "metrics"), *m;
+    if (ms && !cJSON_IsObject(ms))
+        return sl_sim_fail("%s.metrics: an object {name: rate}", where);
+    cJSON_ArrayForEach(m, ms)
     {
         int j = 0;
         while (j < s->nmetrics && strcmp(s->metric_names[j], m->string) != 0)
@@ -212,20 +227,30 @@ static int sl_sim_models(struct sl_sim *s, const cJSON *models)
 static int sl_sim_rollout(struct sl_sim *s, const cJSON *sc)
 {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(sc, "test"),
-                *k = cJSON_GetObjectItemCaseSensitive(sc, "canary");
+                *k = cJSON_GetObjectItemCaseSensitive(sc, "canary"), *m;
     struct sl_err err = {0};
     if (!t == !k)
         return sl_sim_fail("%s", "the scenario needs exactly one of \"test\" or \"canary\"");
-    int rc;
     s->kind = t ? SL_KIND_TEST : SL_KIND_CANARY;
+    /* Behaviours first, so a bad one is refused before anything happens. */
+    cJSON_ArrayForEach(
+        m, cJSON_GetObjectItemCaseSensitive(t ? t : k, t ? "success_metrics" : "metrics"))
+    {
+        if (cJSON_IsString(m) && s->nmetrics < SL_SIM_MAX_METRICS)
+            s->metric_names[s->nmetrics++] = strdup(m->valuestring);
+    }
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(sc, "behaviour");
+    const char *names[2] = {t ? "control" : "stable", t ? "treatment" : "canary"};
+    for (int arm = 0; arm < 2; arm++)
+        if (sl_sim_arm(s, cJSON_GetObjectItemCaseSensitive(b, names[arm]), arm, names[arm]))
+            return -1;
+    int rc;
     if (t) {
         struct sl_codec_test c;
         rc =
             sl_codec_test_from(&c, t, &err) ||
             (c.cfg.policies && sl_host_check_config(s->host, c.cfg.policies, SL_KIND_TEST, &err)) ||
             sl_engine_create_test(s->eng, &c.cfg, s->id, &err);
-        for (size_t i = 0; rc == 0 && i < c.cfg.nsuccess && s->nmetrics < SL_SIM_MAX_METRICS; i++)
-            s->metric_names[s->nmetrics++] = strdup(c.cfg.success_metrics[i]);
         sl_codec_test_destroy(&c);
     } else {
         struct sl_codec_canary c;
@@ -233,19 +258,12 @@ static int sl_sim_rollout(struct sl_sim *s, const cJSON *sc)
              (c.cfg.policies &&
               sl_host_check_config(s->host, c.cfg.policies, SL_KIND_CANARY, &err)) ||
              sl_engine_create_canary(s->eng, &c.cfg, s->id, &err);
-        for (size_t i = 0; rc == 0 && i < c.cfg.nmetrics && s->nmetrics < SL_SIM_MAX_METRICS; i++)
-            s->metric_names[s->nmetrics++] = strdup(c.cfg.metrics[i]);
         sl_codec_canary_destroy(&c);
     }
     if (rc)
         return sl_sim_fail(t ? "test: %s" : "canary: %s", err.msg);
     for (int j = 0; j < s->nmetrics; j++)
         s->metric_index[j] = sl_engine_metric_index(s->eng, s->id, s->metric_names[j]);
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(sc, "behaviour");
-    const char *names[2] = {t ? "control" : "stable", t ? "treatment" : "canary"};
-    for (int arm = 0; arm < 2; arm++)
-        if (sl_sim_arm(s, cJSON_GetObjectItemCaseSensitive(b, names[arm]), arm, names[arm]))
-            return -1;
     return 0;
 }
 
@@ -256,9 +274,9 @@ static int sl_sim_traffic(struct sl_sim *s, const cJSON *sc)
     s->tick_s = sl_num_or(sc, "tick_seconds", 60);
     double units = sl_num_or(sc, "units", 100000);
     if (!(s->hours > 0 && s->hours <= 24 * 90) || !(s->tick_s >= 1 && s->tick_s <= 3600) ||
-        !(units >= 1 && units <= 1e9))
-        return sl_sim_fail("%s", "hours must be in (0, 2160], tick_seconds in [1, 3600], "
-                                 "units in [1, 1e9]");
+        !(units >= 1 && units <= 1e9) || s->hours * 3600 < s->tick_s)
+        return sl_sim_fail("%s", "hours must be in (0, 2160] and at least one tick, "
+                                 "tick_seconds in [1, 3600], units in [1, 1e9]");
     s->units = (unsigned)units;
     cJSON_ArrayForEach(p, tr)
     {
@@ -586,7 +604,13 @@ int sl_cmd_simulate(int argc, char **argv)
         return fprintf(stderr, "sluice simulate: %s is not a JSON object\n", path), 2;
     }
     struct sl_sim s = {.json = json, .timeline = cJSON_CreateArray()};
-    s.rng = seeded ? seed : (uint64_t)sl_num_or(sc, "seed", 1);
+    double sseed = sl_num_or(sc, "seed", 1);
+    if (!seeded && !(sseed >= 0 && sseed <= 9007199254740992.0 && sseed == floor(sseed))) {
+        cJSON_Delete(sc);
+        cJSON_Delete(s.timeline);
+        return fprintf(stderr, "sluice simulate: seed must be a whole number >= 0\n"), 2;
+    }
+    s.rng = seeded ? seed : (uint64_t)sseed;
     struct sl_engine_opts o;
     sl_engine_opts_default(&o);
     o.clock = sl_sim_clock;

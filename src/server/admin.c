@@ -5,7 +5,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <lauxlib.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +19,15 @@
 #include "snapshot.h"
 
 #define SL_ADMIN_FRAME_MAX (1 << 20)
+#define SL_ADMIN_WBUF_MAX  (8u << 20) /* replies queued for a slow reader */
 
 struct sl_admin_conn {
     ev_io w;
+    ev_timer more; /* a further pipelined frame waits for the next loop turn */
+    ev_io ww;      /* EV_WRITE while a reply is still queued */
+    char *wbuf;
+    size_t wlen, wcap;
+    bool broken; /* write failed or the queue overflowed: close */
     int fd;
     unsigned uid;
     struct sl_admin *admin;
@@ -409,21 +414,49 @@ done:
 
 /* ---- framing and I/O -------------------------------------------------------------------- */
 
-static void sl_admin_send(struct sl_admin_conn *c, const char *p, size_t n)
+/* Write what the socket takes now; the rest waits for EV_WRITE. The loop
+ * never blocks on a client that does not read. */
+static void sl_admin_flush(struct sl_admin_conn *c)
 {
-    while (n > 0) {
-        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
-        if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-        } else if (w < 0 && errno == EAGAIN) {
-            struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
-            if (poll(&pfd, 1, 1000) <= 0)
-                return; /* a client that does not read loses its reply */
-        } else if (errno != EINTR) {
-            return;
+    size_t done = 0;
+    while (done < c->wlen) {
+        ssize_t w = send(c->fd, c->wbuf + done, c->wlen - done, MSG_NOSIGNAL);
+        if (w > 0)
+            done += (size_t)w;
+        else if (w < 0 && errno == EINTR)
+            continue;
+        else {
+            if (w < 0 && errno != EAGAIN)
+                c->broken = true;
+            break;
         }
     }
+    memmove(c->wbuf, c->wbuf + done, c->wlen - done);
+    c->wlen -= done;
+    if (c->wlen && !c->broken)
+        ev_io_start(c->admin->loop, &c->ww);
+    else
+        ev_io_stop(c->admin->loop, &c->ww);
+}
+
+/* Queue n bytes; a client that lets more than SL_ADMIN_WBUF_MAX pile up is
+ * disconnected (a cut reply would corrupt the framing). */
+static void sl_admin_send(struct sl_admin_conn *c, const char *p, size_t n)
+{
+    if (c->broken)
+        return;
+    if (c->wlen + n > c->wcap) {
+        size_t cap = (c->wlen + n) * 2;
+        char *b = c->wlen + n <= SL_ADMIN_WBUF_MAX ? realloc(c->wbuf, cap) : NULL;
+        if (!b) {
+            c->broken = true;
+            return;
+        }
+        c->wbuf = b;
+        c->wcap = cap;
+    }
+    memcpy(c->wbuf + c->wlen, p, n);
+    c->wlen += n;
 }
 
 static void sl_admin_reply(struct sl_admin_conn *c, bool ok, bool incomplete)
@@ -439,12 +472,15 @@ static void sl_admin_reply(struct sl_admin_conn *c, bool ok, bool incomplete)
     sl_admin_send(c, head, (size_t)n);
     sl_admin_send(c, text ? text : "{}", text ? strlen(text) : 2);
     free(text);
+    sl_admin_flush(c);
 }
 
 static void sl_admin_close(struct sl_admin_conn *c)
 {
     struct sl_admin *a = c->admin;
     ev_io_stop(a->loop, &c->w);
+    ev_timer_stop(a->loop, &c->more);
+    ev_io_stop(a->loop, &c->ww);
     close(c->fd);
     for (struct sl_admin_conn **pp = &a->conns; *pp; pp = &(*pp)->next)
         if (*pp == c) {
@@ -454,13 +490,17 @@ static void sl_admin_close(struct sl_admin_conn *c)
     sl_sandbox_delete(c->sb);
     free(c->in);
     free(c->out);
+    free(c->wbuf);
     free(c);
 }
 
-/* Handle every complete frame in the input buffer. */
-static int sl_admin_frames(struct sl_admin_conn *c)
+/* Handle one complete frame from the input buffer: -1 on a protocol error,
+ * 1 when another complete frame is already waiting, else 0. One frame per
+ * wake-up, so a client that pipelines many chunks gets one budget's worth
+ * of the loop at a time and HTTP is polled in between. */
+static int sl_admin_frame(struct sl_admin_conn *c)
 {
-    for (;;) {
+    for (int round = 0; round < 2; round++) {
         char *nl = memchr(c->in, '\n', c->inlen);
         if (!nl)
             return c->inlen > 32 ? -1 : 0;
@@ -471,12 +511,45 @@ static int sl_admin_frames(struct sl_admin_conn *c)
         size_t head = (size_t)(nl - c->in) + 1;
         if (c->inlen < head + len)
             return 0;
+        if (round == 1)
+            return 1;
         bool incomplete;
         bool ok = sl_admin_eval(c, c->in + head, len, &incomplete);
         sl_admin_reply(c, ok, incomplete);
         memmove(c->in, c->in + head + len, c->inlen - head - len);
         c->inlen -= head + len;
     }
+    return 0;
+}
+
+static void sl_admin_step(struct sl_admin_conn *c)
+{
+    if (c->wlen) /* the last reply is still queued: the client is not reading */
+        return;
+    int r = sl_admin_frame(c);
+    if (r < 0 || c->broken)
+        sl_admin_close(c);
+    else if (r > 0 && !c->wlen)
+        ev_timer_start(c->admin->loop, &c->more); /* after the next poll */
+}
+
+static void sl_admin_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct sl_admin_conn *c = sl_container_of(w, struct sl_admin_conn, ww);
+    sl_admin_flush(c);
+    if (c->broken)
+        sl_admin_close(c);
+    else if (!c->wlen)
+        sl_admin_step(c); /* frames that arrived meanwhile */
+}
+
+static void sl_admin_more(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sl_admin_step(sl_container_of(w, struct sl_admin_conn, more));
 }
 
 static void sl_admin_read(struct ev_loop *loop, ev_io *w, int revents)
@@ -501,8 +574,8 @@ static void sl_admin_read(struct ev_loop *loop, ev_io *w, int revents)
     }
     if (n > 0)
         c->inlen += (size_t)n;
-    if (sl_admin_frames(c))
-        sl_admin_close(c);
+    if (!ev_is_active(&c->more))
+        sl_admin_step(c);
 }
 
 /* Same uid as the daemon, or root; anyone else is refused before any Lua. */
@@ -545,6 +618,8 @@ static void sl_admin_accept(struct ev_loop *loop, ev_io *w, int revents)
     c->admin = a;
     sl_admin_globals(c);
     ev_io_init(&c->w, sl_admin_read, fd, EV_READ);
+    ev_timer_init(&c->more, sl_admin_more, 0, 0);
+    ev_io_init(&c->ww, sl_admin_writable, fd, EV_WRITE);
     ev_io_start(loop, &c->w);
     c->next = a->conns;
     a->conns = c;
@@ -565,14 +640,31 @@ int sl_admin_start(struct sl_admin *a, struct ev_loop *loop, struct sl_daemon *d
     if (strlen(path) >= sizeof sa.sun_path)
         return sl_err_set(err, SL_EINVAL, "admin socket path too long: %s", path);
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    snprintf(a->path, sizeof a->path, "%s", path);
+    /* A socket that answers belongs to a live daemon on the same data dir:
+     * refuse rather than steal it. One that does not is left from a crash. */
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (probe >= 0)
+        close(probe);
+    if (live)
+        return sl_err_set(err, SL_ESTATE,
+                          "another sluiced is serving %s (its admin socket answers)", path);
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+        return sl_err_set(err, SL_EINVAL, "%s exists and is not a socket", path);
     unlink(path);
     a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     mode_t old = umask(0177); /* the socket is born 0600 */
     int rc = a->fd < 0 ? -1 : bind(a->fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
-    if (rc || chmod(path, 0600) || listen(a->fd, 16))
-        return sl_err_set(err, SL_EINTERNAL, "admin socket %s: %s", path, strerror(errno));
+    if (rc || chmod(path, 0600) || listen(a->fd, 16)) {
+        sl_err_set(err, SL_EINTERNAL, "admin socket %s: %s", path, strerror(errno));
+        if (a->fd >= 0)
+            close(a->fd);
+        a->fd = -1;
+        return -1;
+    }
+    snprintf(a->path, sizeof a->path, "%s", path);
     ev_io_init(&a->accept_w, sl_admin_accept, a->fd, EV_READ);
     ev_io_start(loop, &a->accept_w);
     return 0;

@@ -9,11 +9,13 @@
  * rule). Each connection gets its own sandboxed Lua state (the policy
  * sandbox, with a larger budget) whose helpers see the live engine: tests(),
  * test(id), canaries(), canary(id), models(), events(n), policies(), stats,
- * route(model, unit) (a dry run: nothing is recorded) and the admin verbs
+ * route(model, unit) (the real router; no metric is recorded) and the admin verbs
  * pause/resume/stop/promote/rollback(id, reason), logged with actor
  * "repl:<uid>" and committed before they answer. Code runs on the loop under
  * an instruction and wall-time budget, so a runaway is interrupted and HTTP
- * is served again right after. Uses loop.h, sandbox.h and the daemon. */
+ * is served again right after; one frame runs per loop turn, and replies are
+ * queued behind EV_WRITE, so neither a pipelining nor a non-reading client
+ * holds the loop. Uses loop.h, sandbox.h and the daemon. */
 #ifndef SL_ADMIN_H
 #define SL_ADMIN_H
 

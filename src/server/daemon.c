@@ -346,8 +346,14 @@ static int sl_daemon_serve(struct sl_daemon *d, struct sl_err *err)
         return -1;
     char sock[600];
     snprintf(sock, sizeof sock, "%s/sluiced.sock", d->cfg.data_dir);
-    if (sl_admin_start(&d->admin, d->loop, d, sock, err))
-        return -1;
+    struct sl_err aerr;
+    if (sl_admin_start(&d->admin, d->loop, d, sock, &aerr)) {
+        if (aerr.code == SL_ESTATE) {
+            *err = aerr;
+            return -1;
+        }
+        sl_daemon_log(d, 1, "no REPL: %s", aerr.msg); /* HTTP does not depend on it */
+    }
     ev_timer_init(&d->tick_w, sl_daemon_tick, d->cfg.tick_ms / 1000.0, d->cfg.tick_ms / 1000.0);
     ev_timer_start(d->loop, &d->tick_w);
     double cp = d->cfg.checkpoint_ms / 1000.0;
@@ -361,6 +367,7 @@ int sl_daemon_start(struct sl_daemon *d, const struct sl_config *cfg, int argc, 
                     struct sl_err *err)
 {
     memset(d, 0, sizeof *d);
+    d->admin.fd = -1; /* nothing to close if start-up fails before the REPL */
     d->cfg = *cfg;
     d->argc = argc;
     d->argv = argv;

@@ -411,6 +411,32 @@ def test_repl():
               % actors)
         s, body = d.request("GET", "/healthz")
         check(s == 200, "HTTP is served after an interrupted REPL chunk")
+        ok, err = start_fails(["--listen", "127.0.0.1:0", "--data", d.data],
+                              "another sluiced is serving")
+        check(ok, "a second sluiced on the same data dir is refused (%s)" % err[-80:])
+        # A client that pipelines big replies and never reads them: the loop
+        # queues them (no blocking send) and the framing stays whole.
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(os.path.join(d.data, "sluiced.sock"))
+        src = b"return string.rep('x', 500000)"
+        sock.sendall((b"%d\n" % len(src) + src) * 6)
+        t0 = time.time()
+        s, _ = d.request("GET", "/healthz")
+        check(s == 200 and time.time() - t0 < 3,
+              "HTTP answers while a REPL client leaves 3 MB of replies unread")
+        sock.settimeout(10)
+        frames, whole, buf = 0, 0, b""
+        while frames < 6:
+            frames += 1
+            while b"\n" not in buf:
+                buf += sock.recv(65536)
+            head, buf = buf.split(b"\n", 1)
+            while len(buf) < int(head):
+                buf += sock.recv(1 << 20)
+            body, buf = buf[:int(head)], buf[int(head):]
+            whole += ("x" * 500000) in json.loads(body)["out"]
+        sock.close()
+        check(whole == 6, "each queued reply arrives whole, in its own frame")
         if os.geteuid() == 0:
             os.chmod(d.data, 0o755)
             os.chmod(os.path.join(d.data, "sluiced.sock"), 0o777)

@@ -98,6 +98,16 @@ def test_svg_and_errors():
         out = simulate(bad)
         check(out.returncode == 2 and "error_rate must be in [0,1]" in out.stderr,
               "a bad behaviour is refused naming the rule (%r)" % out.stderr.strip())
+        base = json.load(open(scenario("srm-holds-ramp")))
+        for what, arm, want in (("metrics as a list", {"metrics": [0.5]},
+                                 "metrics: an object"),
+                                ("a misspelt latency key", {"latency": {"median": 100}},
+                                 'unknown key "median"')):
+            base["behaviour"]["control"] = arm
+            open(bad, "w").write(json.dumps(base))
+            out = simulate(bad)
+            check(out.returncode == 2 and want in out.stderr and out.stdout == "",
+                  "%s is refused before anything runs (%r)" % (what, out.stderr.strip()))
         open(bad, "w").write(json.dumps({"behavior": {}}))
         out = simulate(bad)
         check(out.returncode == 2 and 'unknown scenario key "behavior"' in out.stderr,
