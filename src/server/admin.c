@@ -36,6 +36,7 @@ struct sl_admin_conn {
     size_t inlen, incap;
     char *out; /* what print() and the results produced */
     size_t outlen, outcap;
+    bool full; /* out reached the frame limit: the rest of this chunk's output is dropped */
     struct sl_admin_conn *next;
 };
 
@@ -43,11 +44,23 @@ struct sl_admin_conn {
 
 static void sl_out(struct sl_admin_conn *c, const char *s, size_t n)
 {
+    if (c->full)
+        return;
     if (c->outlen + n + 1 > c->outcap) {
-        size_t cap = (c->outlen + n + 1) * 2;
-        char *p = cap <= SL_ADMIN_FRAME_MAX ? realloc(c->out, cap) : NULL;
-        if (!p)
-            return; /* output beyond 1 MiB is cut */
+        size_t need = c->outlen + n + 1, cap = need * 2 < SL_ADMIN_FRAME_MAX ? need * 2 : need;
+        char *p = need <= SL_ADMIN_FRAME_MAX ? realloc(c->out, cap) : NULL;
+        if (!p) {
+            static const char cut[] = "\n... output cut at the frame limit\n";
+            char *q = realloc(c->out, c->outlen + sizeof cut);
+            c->full = true; /* said once; later output is dropped */
+            if (q) {
+                c->out = q;
+                c->outcap = c->outlen + sizeof cut;
+                memcpy(c->out + c->outlen, cut, sizeof cut);
+                c->outlen += sizeof cut - 1;
+            }
+            return;
+        }
         c->out = p;
         c->outcap = cap;
     }
@@ -62,12 +75,26 @@ static void sl_outs(struct sl_admin_conn *c, const char *s)
 }
 
 /* A value as Lua-ish text: tables with sorted keys, nested up to 6 levels,
- * cycles marked; no metamethods run. */
+ * cycles marked; no metamethods run (raw access only). Everything the walk
+ * allocates belongs to Lua, so an error mid-walk (out of memory) leaks
+ * nothing; the walk stops once the output is full. */
 static void sl_pretty(lua_State *L, struct sl_admin_conn *c, int idx, int depth, int seen);
+
+struct sl_key_ref {
+    const char *name; /* anchored in the names table */
+    lua_Integer i;    /* index into the keys table */
+    bool isnum;       /* numbers first, in numeric order; then the rest by name */
+    double num;
+};
 
 static int sl_key_cmp(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const struct sl_key_ref *x = a, *y = b;
+    if (x->isnum != y->isnum)
+        return x->isnum ? -1 : 1;
+    if (x->isnum)
+        return (x->num > y->num) - (x->num < y->num);
+    return strcmp(x->name, y->name);
 }
 
 static void sl_pretty_table(lua_State *L, struct sl_admin_conn *c, int idx, int depth, int seen)
@@ -81,39 +108,54 @@ static void sl_pretty_table(lua_State *L, struct sl_admin_conn *c, int idx, int 
     lua_pop(L, 1);
     lua_pushvalue(L, idx);
     lua_pushboolean(L, 1);
-    lua_rawset(L, seen);
-    size_t n = 0, cap = 16;
-    char **keys = malloc(cap * sizeof *keys);
+    lua_rawset(L, seen); /* on the path from the root: a cycle */
+    lua_newtable(L);     /* keys */
+    int keys = lua_gettop(L);
+    lua_newtable(L); /* names: each key as text, keeping the strings alive */
+    int names = keys + 1;
+    lua_Integer n = 0;
     lua_pushnil(L);
-    while (keys && lua_next(L, idx)) { /* STACK: key value */
+    while (lua_next(L, idx)) { /* STACK: key value */
         lua_pop(L, 1);
         lua_pushvalue(L, -1);
-        const char *k = lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER
-                            ? lua_tostring(L, -1)
-                            : luaL_typename(L, -1);
-        if (n == cap && !(keys = realloc(keys, (cap *= 2) * sizeof *keys)))
-            break;
-        keys[n++] = strdup(k);
+        lua_rawseti(L, keys, ++n);
+        int t = lua_type(L, -1);
+        if (t == LUA_TNUMBER) {
+            lua_pushvalue(L, -1);
+            lua_tostring(L, -1); /* converts the copy, not the key lua_next needs */
+        } else if (t == LUA_TSTRING) {
+            lua_pushvalue(L, -1);
+        } else {
+            lua_pushfstring(L, "[%s]", luaL_typename(L, -1));
+        }
+        lua_rawseti(L, names, n);
+    }
+    struct sl_key_ref *refs = lua_newuserdatauv(L, (size_t)n * sizeof *refs + 1, 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, names, i);
+        refs[i - 1] = (struct sl_key_ref){lua_tostring(L, -1), i, false, 0};
+        lua_pop(L, 1);
+        if (lua_rawgeti(L, keys, i) == LUA_TNUMBER)
+            refs[i - 1].isnum = true, refs[i - 1].num = lua_tonumber(L, -1);
         lua_pop(L, 1);
     }
-    if (keys)
-        qsort(keys, n, sizeof *keys, sl_key_cmp);
+    qsort(refs, (size_t)n, sizeof *refs, sl_key_cmp);
     sl_outs(c, "{");
-    for (size_t i = 0; keys && i < n; i++) {
+    for (lua_Integer i = 0; i < n && !c->full; i++) {
         char pad[32];
         snprintf(pad, sizeof pad, "\n%*s", 2 * (depth + 1), "");
         sl_outs(c, pad);
-        sl_outs(c, keys[i]);
+        sl_outs(c, refs[i].name);
         sl_outs(c, " = ");
-        if (lua_getfield(L, idx, keys[i]) == LUA_TNIL) { /* numeric keys */
-            lua_pop(L, 1);
-            lua_rawgeti(L, idx, strtoll(keys[i], NULL, 10));
-        }
+        lua_rawgeti(L, keys, refs[i].i);
+        lua_rawget(L, idx);
         sl_pretty(L, c, lua_gettop(L), depth + 1, seen);
         lua_pop(L, 1);
-        free(keys[i]);
     }
-    free(keys);
+    lua_pop(L, 3); /* refs, names, keys */
+    lua_pushvalue(L, idx);
+    lua_pushnil(L);
+    lua_rawset(L, seen); /* off the path: a table seen twice is not a cycle */
     char end[32];
     snprintf(end, sizeof end, n ? "\n%*s}" : "}", 2 * depth, "");
     sl_outs(c, end);
@@ -388,6 +430,7 @@ static bool sl_admin_eval(struct sl_admin_conn *c, const char *src, size_t len, 
     bool ok = false;
     *incomplete = false;
     c->outlen = 0;
+    c->full = false;
     if (!lua_checkstack(L, 8) || sl_admin_compile(L, src, len, incomplete)) {
         if (!*incomplete)
             sl_outs(c, lua_gettop(L) > base ? lua_tostring(L, -1) : "out of memory");

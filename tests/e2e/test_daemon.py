@@ -383,6 +383,13 @@ def test_repl():
                                                "treatment": "v2"})
         tid = t["id"]
         d.request("POST", f"/v1/tests/{tid}/start")
+        out = repl(d, "local a = {} return {a, a}\n"
+                      "setmetatable({1}, {__index = function() print('ran') end})\n"
+                      "local t = {} for i = 1, 300000 do t[i] = i end return t\n")
+        text = out.stdout
+        check("<cycle>" not in text and "ran" not in text and text.count("... output cut") == 1
+              and "\n  10 = 10\n  11 = 11\n" in text,
+              "the printer: no false cycle, no metamethod, numeric order, a marked cut")
         mode = os.stat(os.path.join(d.data, "sluiced.sock")).st_mode & 0o777
         check(mode == 0o600, "the admin socket is mode 0600 (%o)" % mode)
         out = repl(d, "1 + 1\n"
