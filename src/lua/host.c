@@ -22,6 +22,7 @@ struct sl_host_entry {
     int failures;
     int last_shadow; /* last shadow verdict (action * 8 + recommendation + 1), 0 = none */
     bool dirty;      /* state changed since the store last saved it */
+    bool missing;    /* guard_metrics: "threshold is not loaded" already said */
 };
 
 struct sl_host {
@@ -586,8 +587,18 @@ static int sl_host_guard_metrics(struct sl_host *h, const char *id, struct sl_de
     static const char *const actions[] = {"pause", "rollback", "alert", "reduce_traffic"};
     struct sl_test_info t;
     int configured = 0;
-    if (sl_engine_test(h->eng, id, &t, NULL) != 0)
+    if (sl_engine_test(h->eng, id, &t, NULL) != 0 || t.config->nguards == 0)
         return 0;
+    if (!sl_policyset_find(h->set, SL_POLICY_GUARD, "threshold")) {
+        struct sl_host_entry *e = sl_host_entry(h, id, "threshold", true);
+        if (e && !e->missing) /* said once per test, not every tick */
+            sl_engine_emit(h->eng, SL_EVENT_ERROR, id, "host", "evaluate",
+                           "guard_metrics need the threshold guard policy, which is not loaded",
+                           NULL, NAN, NULL);
+        if (e)
+            e->missing = true;
+        return 0;
+    }
     for (size_t i = 0; i < t.config->nguards; i++, configured++) {
         const struct sl_guard_config *g = &t.config->guards[i];
         cJSON *e = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(e, "params");

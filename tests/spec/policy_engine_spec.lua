@@ -187,6 +187,28 @@ describe("policies in a running engine", function()
     assert.are.equal("running", eng:test(id).status)
   end)
 
+  it("guard_metrics without a threshold policy loaded: said once, not every tick", function()
+    local now = 0
+    local eng = sluice.engine { clock = function() return now end,
+                                policy_dirs = { "examples/policies" } }   -- no threshold there
+    eng:add_model { id = "m", version = "v1" }
+    eng:add_model { id = "m", version = "v2" }
+    local id = assert(eng:create_test {
+      name = "g", model = "m", control = "v1", treatment = "v2",
+      guard_metrics = { { metric = "error_rate", threshold = 0.05, action = "pause" } },
+    })
+    assert(eng:start(id))
+    for _ = 1, 3 do
+      now = now + 60
+      eng:tick()
+    end
+    local said = events_where(eng, function(e)
+      return e.kind == "error" and e.reason:find("threshold guard policy", 1, true) ~= nil
+    end)
+    assert.are.equal(1, #said)
+    assert.are.equal("running", eng:test(id).status)
+  end)
+
   describe("user policies", function()
     local dir
     before_each(function()
