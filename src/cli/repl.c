@@ -16,6 +16,7 @@
  * sessions offer exactly the same helpers; what a verb changes offline
  * lands in the copy and is discarded with it. */
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,9 +144,53 @@ static int sl_repl_eval(int fd, const char *chunk, bool tty)
 
 /* ---- completion --------------------------------------------------------------------- */
 
+static int sl_repl_words_of(int fd, const char *q, char ***list, size_t *n);
+
+static int sl_repl_sock = -1; /* the session, for completing fields on a terminal */
+static char **sl_repl_fields;
+static size_t sl_repl_nfields;
+
+/* "a.b.pa" -> the fields of a.b that start with "pa", as "a.b.<field>".
+ * Only plain dotted names are evaluated on Tab: nothing that could call. */
+static char *sl_repl_complete_field(const char *text, int state)
+{
+    static size_t i;
+    const char *dot = strrchr(text, '.');
+    if (!state) {
+        i = 0;
+        for (size_t k = 0; k < sl_repl_nfields; k++)
+            free(sl_repl_fields[k]);
+        sl_repl_nfields = 0;
+        for (const char *p = text; p < dot; p++)
+            if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.'))
+                return NULL;
+        if (dot == text || !(isalpha((unsigned char)text[0]) || text[0] == '_') || dot - text > 200)
+            return NULL;
+        char q[512];
+        snprintf(q, sizeof q,
+                 "(function() local t = %.*s if type(t) ~= 'table' then return '' end "
+                 "local k = {} for n in pairs(t) do if type(n) == 'string' then k[#k+1] = n "
+                 "end end table.sort(k) return table.concat(k, ' ') end)()",
+                 (int)(dot - text), text);
+        (void)sl_repl_words_of(sl_repl_sock, q, &sl_repl_fields, &sl_repl_nfields);
+    }
+    size_t n = strlen(dot + 1);
+    for (; i < sl_repl_nfields; i++)
+        if (strncmp(sl_repl_fields[i], dot + 1, n) == 0) {
+            size_t len = (size_t)(dot - text) + 1 + strlen(sl_repl_fields[i]) + 1;
+            char *w = malloc(len);
+            if (w)
+                snprintf(w, len, "%.*s.%s", (int)(dot - text), text, sl_repl_fields[i++]);
+            return w;
+        }
+    return NULL;
+}
+
 static char *sl_repl_complete(const char *text, int state)
 {
     static size_t i;
+    if (strchr(text, '.') && sl_repl_sock >= 0)
+        return sl_repl_complete_field(text, state);
     if (!state)
         i = 0;
     size_t n = strlen(text), nwords = sizeof sl_repl_words / sizeof sl_repl_words[0] - 1;
@@ -161,14 +206,14 @@ static char *sl_repl_complete(const char *text, int state)
 
 /* Ask the daemon for its ids once, for completion. */
 /* Returns -1 when the daemon refused the connection (it says why first). */
-static int sl_repl_fetch_ids(int fd)
+/* Send a chunk whose value is a space-separated word list; the words are
+ * appended to *list. Returns -1 when the daemon refused the connection (it
+ * says why first), else 0. */
+static int sl_repl_words_of(int fd, const char *q, char ***list, size_t *n)
 {
-    const char *q = "(function() local t = {} for _, x in ipairs(tests()) do t[#t+1] = x.id "
-                    "end for _, x in ipairs(canaries()) do t[#t+1] = x.id end "
-                    "return table.concat(t, ' ') end)()";
     char head[32];
-    int n = snprintf(head, sizeof head, "%zu\n", strlen(q));
-    if (sl_repl_write(fd, head, (size_t)n) == 0)
+    int hn = snprintf(head, sizeof head, "%zu\n", strlen(q));
+    if (sl_repl_write(fd, head, (size_t)hn) == 0)
         (void)sl_repl_write(fd, q, strlen(q));
     cJSON *r = sl_repl_read(fd);
     if (r && cJSON_IsTrue(cJSON_GetObjectItem(r, "fatal"))) {
@@ -177,18 +222,29 @@ static int sl_repl_fetch_ids(int fd)
         cJSON_Delete(r);
         return -1;
     }
-    const char *out = r ? cJSON_GetStringValue(cJSON_GetObjectItem(r, "out")) : NULL;
+    const char *out = r && cJSON_IsTrue(cJSON_GetObjectItem(r, "ok"))
+                          ? cJSON_GetStringValue(cJSON_GetObjectItem(r, "out"))
+                          : NULL;
     char *copy = out ? strdup(out) : NULL;
     for (char *w = copy ? strtok(copy, " \"\n") : NULL; w; w = strtok(NULL, " \"\n")) {
-        char **ids = realloc(sl_repl_ids, (sl_repl_nids + 1) * sizeof *ids);
-        if (!ids)
+        char **grown = realloc(*list, (*n + 1) * sizeof *grown);
+        if (!grown)
             break;
-        sl_repl_ids = ids;
-        sl_repl_ids[sl_repl_nids++] = strdup(w);
+        *list = grown;
+        (*list)[(*n)++] = strdup(w);
     }
     free(copy);
     cJSON_Delete(r);
     return 0;
+}
+
+static int sl_repl_fetch_ids(int fd)
+{
+    return sl_repl_words_of(fd,
+                            "(function() local t = {} for _, x in ipairs(tests()) do "
+                            "t[#t+1] = x.id end for _, x in ipairs(canaries()) do "
+                            "t[#t+1] = x.id end return table.concat(t, ' ') end)()",
+                            &sl_repl_ids, &sl_repl_nids);
 }
 
 /* ---- the loop -------------------------------------------------------------------------- */
@@ -467,6 +523,7 @@ int sl_cmd_repl(int argc, char **argv)
             snprintf(hist, sizeof hist, "%s/.sluice_history", home);
         read_history(hist);
         rl_completion_entry_function = sl_repl_complete;
+        sl_repl_sock = fd;
         if (sl_repl_fetch_ids(fd) < 0) {
             close(fd);
             if (offline)
@@ -485,5 +542,8 @@ int sl_cmd_repl(int argc, char **argv)
     for (size_t i = 0; i < sl_repl_nids; i++)
         free(sl_repl_ids[i]);
     free(sl_repl_ids);
+    for (size_t i = 0; i < sl_repl_nfields; i++)
+        free(sl_repl_fields[i]);
+    free(sl_repl_fields);
     return rc;
 }

@@ -375,6 +375,34 @@ def repl(d, transcript, *prefix):
     return subprocess.run(args, input=transcript, capture_output=True, text=True, timeout=20)
 
 
+def pty_repl(d, keys):
+    """Type keys into `sluice repl` on a pseudo-terminal; return what it showed."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(os.path.join(BUILD, "sluice"), ["sluice", "repl", "--data", d.data])
+    shown = b""
+
+    def drain(seconds):
+        nonlocal shown
+        end = time.time() + seconds
+        while time.time() < end:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    shown += os.read(fd, 65536)
+                except OSError:
+                    return
+    drain(1.0)
+    os.write(fd, keys)
+    drain(1.5)
+    os.write(fd, b".exit\n")
+    drain(0.5)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return shown
+
+
 def test_repl():
     d = Daemon()
     try:
@@ -390,6 +418,8 @@ def test_repl():
         check("<cycle>" not in text and "ran" not in text and text.count("... output cut") == 1
               and "\n  10 = 10\n  11 = 11\n" in text,
               "the printer: no false cycle, no metamethod, numeric order, a marked cut")
+        check('"function"' in pty_repl(d, b"type(stats.wel\t)\n").decode(errors="replace"),
+              "on a terminal, Tab completes a field the daemon reports (stats.wel -> welch)")
         mode = os.stat(os.path.join(d.data, "sluiced.sock")).st_mode & 0o777
         check(mode == 0o600, "the admin socket is mode 0600 (%o)" % mode)
         out = repl(d, "1 + 1\n"
