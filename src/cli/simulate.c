@@ -60,6 +60,7 @@ struct sl_sim {
     int metric_index[SL_SIM_MAX_METRICS];
     int nmetrics;
     bool json;
+    bool bar, bar_shown; /* a progress bar on a terminal's stderr */
     char last_actor[64], last_action[32], last_reason[512];
     const char *outcome; /* "promoted" or "rolled back", from the timeline */
     cJSON *timeline;
@@ -201,6 +202,10 @@ static void sl_sim_sink(void *ud, const struct sl_event *e)
     }
     if (s->json)
         return;
+    if (s->bar_shown) { /* the timeline line replaces the bar; the next tick redraws it */
+        fputs("\r\033[K", stderr);
+        s->bar_shown = false;
+    }
     printf("%7.2fh  %-20.20s %-14s %s", h, e->actor, e->action, e->reason);
     if (!isnan(e->value))
         printf(" [%g]", e->value);
@@ -335,6 +340,19 @@ static cJSON *sl_sim_snapshot(struct sl_sim *s)
     const double win[1] = {s->tick_s * 5};
     return s->kind == SL_KIND_TEST ? sl_snap_test(s->eng, s->id, win, 1)
                                    : sl_snap_canary(s->eng, s->id, win, 1);
+}
+
+/* On a terminal: "[#####.....]  42%  2.5 h" on stderr, redrawn in place. */
+static void sl_sim_bar(struct sl_sim *s, double done)
+{
+    char bar[41];
+    int full = (int)(done * 40);
+    for (int i = 0; i < 40; i++)
+        bar[i] = i < full ? '#' : '.';
+    bar[40] = '\0';
+    fprintf(stderr, "\r[%s] %3.0f%%  %.1f h\033[K", bar, done * 100, s->now / 3600.0);
+    fflush(stderr);
+    s->bar_shown = true;
 }
 
 static double sl_jnum(const cJSON *o, const char *path)
@@ -525,7 +543,11 @@ static int sl_sim_run(struct sl_sim *s, const cJSON *sc, const char *svg)
             sl_sim_sample(s, snap, s->now / 3600.0);
         if (!snap || sl_sim_finished(snap, s->kind))
             break;
+        if (s->bar && (i % (ticks / 100 + 1) == 0 || i == ticks - 1))
+            sl_sim_bar(s, (double)(i + 1) / (double)ticks);
     }
+    if (s->bar_shown)
+        fputs("\r\033[K", stderr);
     const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(snap, "status"));
     const char *rec = cJSON_GetStringValue(cJSON_GetObjectItem(snap, "recommendation"));
     double p = sl_jnum(snap, "stats.error_rate.sequential.p"), srm = sl_jnum(snap, "stats.srm.p");
@@ -603,7 +625,7 @@ int sl_cmd_simulate(int argc, char **argv)
         cJSON_Delete(sc);
         return fprintf(stderr, "sluice simulate: %s is not a JSON object\n", path), 2;
     }
-    struct sl_sim s = {.json = json, .timeline = cJSON_CreateArray()};
+    struct sl_sim s = {.json = json, .timeline = cJSON_CreateArray(), .bar = isatty(2) && !json};
     double sseed = sl_num_or(sc, "seed", 1);
     if (!seeded && !(sseed >= 0 && sseed <= 9007199254740992.0 && sseed == floor(sseed))) {
         cJSON_Delete(sc);

@@ -112,6 +112,24 @@ def test_svg_and_errors():
         out = simulate(bad)
         check(out.returncode == 2 and 'unknown scenario key "behavior"' in out.stderr,
               "a misspelt key is refused, not ignored")
+    import pty
+    master, slave = pty.openpty()
+    out = subprocess.run([SLUICE, "simulate", scenario("srm-holds-ramp")], stdout=subprocess.PIPE,
+                         stderr=slave, text=True, timeout=120)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    check(b"[#" in shown and b"100%" in shown and
+          out.stdout == open(os.path.join(GOLD, "srm-holds-ramp.txt")).read(),
+          "on a terminal a progress bar runs on stderr; stdout is unchanged")
     a = simulate(scenario("healthy-canary"), "--seed", "1")
     b = simulate(scenario("healthy-canary"), "--seed", "2")
     check(a.returncode == 0 and a.stdout != b.stdout, "--seed changes the simulated traffic")
