@@ -384,14 +384,13 @@ static void sl_sim_sample(struct sl_sim *s, cJSON *snap, double hours)
     s->points[s->npoints++] = p;
 }
 
-static bool sl_sim_finished(const cJSON *snap, int kind)
+static bool sl_sim_finished(const cJSON *snap)
 {
     const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(snap, "status"));
     static const char *const done[] = {"completed", "failed", "rolled_back", "promoted", NULL};
     for (int i = 0; st && done[i]; i++)
         if (strcmp(st, done[i]) == 0)
             return true;
-    (void)kind;
     return false;
 }
 
@@ -532,8 +531,7 @@ static int sl_sim_run(struct sl_sim *s, const cJSON *sc, const char *svg)
     cJSON *snap = NULL;
     long ticks = lround(s->hours * 3600 / s->tick_s);
     for (long i = 0; i < ticks; i++) {
-        double hours = (s->now - 0) / 3600.0;
-        sl_sim_serve(s, hours);
+        sl_sim_serve(s, s->now / 3600.0);
         s->now += s->tick_s;
         if (sl_engine_tick(s->eng, &err))
             fprintf(stderr, "sluice simulate: tick: %s\n", err.msg);
@@ -541,7 +539,7 @@ static int sl_sim_run(struct sl_sim *s, const cJSON *sc, const char *svg)
         snap = sl_sim_snapshot(s);
         if (s->points)
             sl_sim_sample(s, snap, s->now / 3600.0);
-        if (!snap || sl_sim_finished(snap, s->kind))
+        if (!snap || sl_sim_finished(snap))
             break;
         if (s->bar && (i % (ticks / 100 + 1) == 0 || i == ticks - 1))
             sl_sim_bar(s, (double)(i + 1) / (double)ticks);
