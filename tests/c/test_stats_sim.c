@@ -9,6 +9,7 @@
  *  - 10,000 fixed-horizon A/B tests at two designs: the share that Welch
  *    rejects must lie within 2 points of sl_stats_power().
  * The measured rates are printed as TAP diagnostics (docs/stats.md quotes them). */
+#include "rng.h"
 #include "stats.h"
 #include "tap.h"
 
@@ -18,42 +19,6 @@
 #define ALPHA 0.05
 
 /* ---- a small, seeded generator -------------------------------------------- */
-
-struct rng {
-    uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** (Blackman & Vigna). */
-static uint64_t rng_next(struct rng *r)
-{
-    uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
 
 /* Uniform on (-1, 1) from the top 53 bits. */
 static double rng_sym(struct rng *r)
