@@ -1,9 +1,11 @@
 #include "tap.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int tap_count;
 static int tap_failed;
@@ -72,4 +74,27 @@ int tap_done(void)
     if (tap_failed)
         printf("# %d of %d checks failed\n", tap_failed, tap_count);
     return tap_failed ? 1 : (tap_count ? 0 : 2);
+}
+
+/* ---- the watchdog ---------------------------------------------------------- */
+
+static const char *tap_current = "";
+
+static void tap_watchdog(int sig)
+{
+    static const char msg[] = "Bail out! a test did not finish in 20 s: ";
+    (void)sig;
+    (void)!write(1, msg, sizeof msg - 1);
+    (void)!write(1, tap_current, strlen(tap_current));
+    (void)!write(1, "\n", 1);
+    _exit(1);
+}
+
+void tap_run(const char *name, void (*test)(void))
+{
+    signal(SIGALRM, tap_watchdog);
+    tap_current = name;
+    alarm(20);
+    test();
+    alarm(0);
 }

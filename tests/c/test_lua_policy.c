@@ -19,26 +19,6 @@
 
 #define FIX "tests/fixtures/policies/"
 
-static const char *current_test = "";
-
-static void watchdog(int sig)
-{
-    static const char msg[] = "Bail out! a test did not finish in 20 s: ";
-    (void)sig;
-    (void)!write(1, msg, sizeof msg - 1);
-    (void)!write(1, current_test, strlen(current_test));
-    (void)!write(1, "\n", 1);
-    _exit(1);
-}
-
-#define RUN(test)                                                                                  \
-    do {                                                                                           \
-        current_test = #test;                                                                      \
-        alarm(20);                                                                                 \
-        test();                                                                                    \
-        alarm(0);                                                                                  \
-    } while (0)
-
 static struct sl_sandbox_limits test_limits(void)
 {
     struct sl_sandbox_limits lim;
@@ -587,7 +567,6 @@ static void test_kind_names_round_trip(void)
 
 int main(void)
 {
-    signal(SIGALRM, watchdog);
     RUN(test_good_policy_loads_with_its_contract);
     RUN(test_contract_violations_name_file_and_line);
     RUN(test_contract_edge_values);
