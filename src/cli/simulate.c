@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "codec.h"
+#include "config.h"
 #include "host.h"
 #include "sluice.h"
 #include "snapshot.h"
@@ -469,31 +470,6 @@ static int sl_sim_svg(const struct sl_sim *s, const char *path, const cJSON *dec
 
 /* ---- the command ---------------------------------------------------------------------- */
 
-static char *sl_sim_read(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            char *p = realloc(buf, cap = (len + 4096 + 1) * 2);
-            if (!p)
-                break;
-            buf = p;
-        }
-        size_t n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-
 static const char *sl_sim_usage =
     "usage: sluice simulate SCENARIO.json [--policies DIR] [--seed N] [--svg FILE] [--json]\n"
     "  Runs the scenario's test or canary on an in-memory engine in virtual time with the\n"
@@ -614,9 +590,10 @@ int sl_cmd_simulate(int argc, char **argv)
     }
     if (!path)
         return fputs(sl_sim_usage, stderr), 2;
-    char *text = sl_sim_read(path);
+    struct sl_err rerr = {0};
+    char *text = sl_read_text(path, &rerr);
     if (!text)
-        return fprintf(stderr, "sluice simulate: cannot read %s: %s\n", path, strerror(errno)), 2;
+        return fprintf(stderr, "sluice simulate: %s\n", rerr.msg), 2;
     cJSON *sc = cJSON_Parse(text);
     free(text);
     if (!cJSON_IsObject(sc)) {

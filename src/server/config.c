@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,12 +128,12 @@ static int sl_file_key(struct sl_config *c, const cJSON *v, struct sl_err *err)
     return sl_err_set(err, SL_EINVAL, "unknown key '%s'", k);
 }
 
-static char *sl_read_all(const char *path, struct sl_err *err)
+char *sl_read_text(const char *path, struct sl_err *err)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     if (!f) {
-        sl_err_set(err, SL_ENOTFOUND, "cannot open %s", path);
+        sl_err_set(err, SL_ENOTFOUND, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
     if (fseek(f, 0, SEEK_END) == 0) {
@@ -152,7 +153,7 @@ static char *sl_read_all(const char *path, struct sl_err *err)
 
 int sl_config_load_file(struct sl_config *c, const char *path, struct sl_err *err)
 {
-    char *text = sl_read_all(path, err);
+    char *text = sl_read_text(path, err);
     if (!text)
         return -1;
     cJSON *root = cJSON_Parse(text);

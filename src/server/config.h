@@ -33,6 +33,9 @@ struct sl_config {
 
 void sl_config_default(struct sl_config *c, const char *builtin_policies);
 int sl_config_load_file(struct sl_config *c, const char *path, struct sl_err *err);
+/* A whole text file of at most 1 MiB, NUL-terminated (malloc'd), or NULL
+ * with *err naming the path. Config files and simulate scenarios use it. */
+char *sl_read_text(const char *path, struct sl_err *err);
 /* Parse argv (argv[0] skipped). Sets *exit_now with the status to exit with
  * for --help / --version (after printing). */
 int sl_config_parse_args(struct sl_config *c, int argc, char **argv, int *exit_now,
