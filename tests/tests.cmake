@@ -92,3 +92,9 @@ add_test(NAME embed.lua
 set_tests_properties(embed.lua PROPERTIES ENVIRONMENT "LUA_CPATH=${PROJECT_BINARY_DIR}/?.so")
 add_test(NAME embed.c_installed_via_pkg_config
   COMMAND ${PROJECT_SOURCE_DIR}/tests/e2e/test_install.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+
+# Proof suites (issue 7), each registering its own CTest entries from its folder:
+# fault injection (crash loop, soak, hostile policies, bad HTTP) and fuzz smoke runs.
+foreach(suite faults fuzz)
+  include(${PROJECT_SOURCE_DIR}/tests/${suite}/${suite}.cmake OPTIONAL)
+endforeach()
