@@ -417,9 +417,10 @@ struct sl_decision {
 struct sl_evaluator {
     void *ud;
     /* Evaluate the policies of `hook` configured for test or canary `id`
-     * (kind enum sl_kind). Write up to max decisions to out and their number
-     * to *nout (a policy with no opinion writes none). Return how many
-     * policies are configured for the hook (0: the core applies its own
+     * (kind enum sl_kind). Write up to max decisions to out, each one whole
+     * (out is not cleared beforehand), and their number to *nout (a policy
+     * with no opinion writes none). Return how many policies are configured
+     * for the hook (0: the core applies its own
      * default, e.g. the ramp schedule), or -1 with err when the host itself
      * fails. A failing policy is not a host failure: the host logs it and
      * abstains. Called on the writer thread during sl_engine_tick. */
@@ -427,8 +428,10 @@ struct sl_evaluator {
                     struct sl_decision *out, size_t max, size_t *nout, struct sl_err *err);
 };
 
-/* Install (or with NULL remove) the evaluator; copied. */
+/* Install (or with NULL remove) the evaluator; copied. sl_engine_evaluator
+ * gives the one installed (evaluate NULL: none), e.g. to wrap it. */
 void sl_engine_set_evaluator(struct sl_engine *eng, const struct sl_evaluator *ev);
+struct sl_evaluator sl_engine_evaluator(const struct sl_engine *eng);
 
 /* Validate and apply one decision to a test or canary, as a tick would, and
  * log it (shadow decisions are only logged). */
@@ -437,6 +440,9 @@ int sl_engine_apply(struct sl_engine *eng, const char *id, const struct sl_decis
 
 const char *sl_decide_name(int action);
 const char *sl_recommendation_name(int rec);
+/* Among the guard decisions of a tick, the highest rank is applied (rollback
+ * beats pause beats reduce traffic beats alert); -1 for an unknown action. */
+int sl_decide_rank(int action);
 const char *sl_hook_name(int hook);
 int sl_decide_parse(const char *s);
 int sl_recommendation_parse(const char *s);

@@ -47,6 +47,24 @@ struct sl_point {
     double hours, alloc, err[2], p99[2];
 };
 
+/* --shadow: a candidate policy in a host of its own (its own ctx.state),
+ * asked on every evaluation of its hook beside the configured policies, on
+ * the same engine at the same moment; never applied. */
+struct sl_shadow {
+    const char *file;
+    const cJSON *params; /* --shadow-params, else the configured entry's of the same name */
+    struct sl_host *host;
+    struct sl_evaluator inner; /* the configured policies' host */
+    int hook;
+    char name[64], version[32], entry[4096];
+    char copy[64]; /* the private copy's path, renamed to file in messages */
+    bool asking;   /* inside the candidate's call: its events are its own */
+    long evaluations, differing, failures;
+    char first_failure[512];
+    cJSON *runs; /* consecutive evaluations that differ the same way, merged */
+    char last[256];
+};
+
 struct sl_sim {
     double now, hours, tick_s, rps[64][2]; /* rps[i] = {at_hours, rps} */
     int nrps;
@@ -67,6 +85,7 @@ struct sl_sim {
     cJSON *timeline;
     struct sl_point *points;
     size_t npoints;
+    struct sl_shadow shadow;
 };
 
 /* ---- randomness: splitmix64, so a seed means the same run everywhere ------------------- */
@@ -179,9 +198,16 @@ static double sl_sim_clock(void *ud)
     return ((const struct sl_sim *)ud)->now;
 }
 
+static void sl_shadow_failed(struct sl_shadow *w, const char *msg);
+
 static void sl_sim_sink(void *ud, const struct sl_event *e)
 {
     struct sl_sim *s = ud;
+    if (s->shadow.asking) { /* never applied: not the rollout's story either */
+        if (e->kind == SL_EVENT_ERROR)
+            sl_shadow_failed(&s->shadow, e->reason);
+        return;
+    }
     /* model registrations, health checks and policy loads are not the rollout's story */
     if (e->kind == SL_EVENT_MODEL || e->kind == SL_EVENT_HEALTH || e->kind == SL_EVENT_POLICY)
         return;
@@ -468,13 +494,286 @@ static int sl_sim_svg(const struct sl_sim *s, const char *path, const cJSON *dec
     return fclose(f) == 0 ? 0 : sl_sim_fail("cannot write %s", path);
 }
 
+/* ---- --shadow: a candidate beside the configured policies --------------------------- */
+
+/* The candidate's error events are counted, the first kept, with its path. */
+static void sl_shadow_failed(struct sl_shadow *w, const char *msg)
+{
+    if (w->failures++)
+        return;
+    size_t n = strlen(w->copy), o = 0;
+    for (const char *p = msg; *p && o + 1 < sizeof w->first_failure;) {
+        if (n && strncmp(p, w->copy, n) == 0) {
+            o += (size_t)snprintf(w->first_failure + o, sizeof w->first_failure - o, "%s", w->file);
+            p += n;
+        } else {
+            w->first_failure[o++] = *p++;
+        }
+    }
+    w->first_failure[o < sizeof w->first_failure ? o : sizeof w->first_failure - 1] = '\0';
+}
+
+static void sl_shadow_say(const struct sl_decision *d, char *buf, size_t n)
+{
+    if (!d)
+        snprintf(buf, n, "none");
+    else if (d->hook == SL_HOOK_RECOMMEND)
+        snprintf(buf, n, "%s", sl_recommendation_name(d->recommendation));
+    else if (d->action == SL_DECIDE_SET_TRAFFIC)
+        snprintf(buf, n, "set_traffic %g%%", d->treatment);
+    else
+        snprintf(buf, n, "%s", sl_decide_name(d->action));
+}
+
+/* What the judge acts on among the configured decisions of one hook: the
+ * strongest guard, the last ramp opinion, the last verdict. */
+static const struct sl_decision *sl_shadow_pick(int hook, const struct sl_decision *d, size_t n)
+{
+    const struct sl_decision *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i].shadow || (hook != SL_HOOK_RECOMMEND && d[i].action == SL_DECIDE_NONE))
+            continue;
+        if (hook != SL_HOOK_GUARD || !best ||
+            sl_decide_rank(d[i].action) > sl_decide_rank(best->action))
+            best = &d[i];
+    }
+    return best;
+}
+
+static cJSON *sl_shadow_side(const char *said, const struct sl_decision *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "decision", said);
+    if (d) {
+        cJSON_AddStringToObject(o, "policy", d->policy);
+        cJSON_AddStringToObject(o, "reason", d->reason);
+    }
+    return o;
+}
+
+static void sl_shadow_compare(struct sl_sim *s, const struct sl_decision *configured,
+                              const struct sl_decision *candidate)
+{
+    struct sl_shadow *w = &s->shadow;
+    char a[96], b[96], key[256];
+    sl_shadow_say(configured, a, sizeof a);
+    sl_shadow_say(candidate, b, sizeof b);
+    w->evaluations++;
+    if (strcmp(a, b) == 0) {
+        w->last[0] = '\0';
+        return;
+    }
+    w->differing++;
+    double hours = s->now / 3600.0;
+    snprintf(key, sizeof key, "%s|%s", a, b);
+    cJSON *run = cJSON_GetArrayItem(w->runs, cJSON_GetArraySize(w->runs) - 1);
+    if (run && strcmp(w->last, key) == 0) {
+        cJSON_SetNumberValue(cJSON_GetObjectItem(run, "to_hours"), hours);
+        cJSON *n = cJSON_GetObjectItem(run, "evaluations");
+        cJSON_SetNumberValue(n, n->valuedouble + 1);
+        return;
+    }
+    snprintf(w->last, sizeof w->last, "%s", key);
+    run = cJSON_CreateObject();
+    cJSON_AddNumberToObject(run, "from_hours", hours);
+    cJSON_AddNumberToObject(run, "to_hours", hours);
+    cJSON_AddNumberToObject(run, "evaluations", 1);
+    cJSON_AddItemToObject(run, "configured", sl_shadow_side(a, configured));
+    cJSON_AddItemToObject(run, "candidate", sl_shadow_side(b, candidate));
+    cJSON_AddItemToArray(w->runs, run);
+}
+
+/* The engine's evaluator during a --shadow run: the configured policies
+ * decide; on the candidate's hook the candidate is asked too, and compared. */
+static int sl_shadow_evaluate(void *ud, struct sl_engine *eng, int kind, const char *id, int hook,
+                              struct sl_decision *out, size_t max, size_t *nout, struct sl_err *err)
+{
+    struct sl_sim *s = ud;
+    struct sl_shadow *w = &s->shadow;
+    int rc = w->inner.evaluate(w->inner.ud, eng, kind, id, hook, out, max, nout, err);
+    if (hook != w->hook)
+        return rc;
+    struct sl_decision cand;
+    struct sl_err e;
+    w->asking = true;
+    int got = sl_host_evaluate_entry(w->host, kind, id, hook, w->entry, &cand, &e);
+    w->asking = false;
+    if (got == 1)
+        cand.hook = hook;
+    for (size_t i = 0; rc >= 0 && i < *nout; i++)
+        out[i].hook = hook;
+    sl_shadow_compare(s, rc >= 0 ? sl_shadow_pick(hook, out, *nout) : NULL,
+                      got == 1 ? &cand : NULL);
+    if (got == 1)
+        free(cand.inputs);
+    return rc;
+}
+
+static int sl_shadow_hook(int policy_kind, int kind)
+{
+    switch (policy_kind) {
+    case SL_POLICY_GUARD:
+        return SL_HOOK_GUARD;
+    case SL_POLICY_RAMP:
+        return SL_HOOK_RAMP;
+    case SL_POLICY_PROMOTION:
+        return kind == SL_KIND_CANARY ? SL_HOOK_PROMOTION : -1;
+    case SL_POLICY_RECOMMEND:
+        return kind == SL_KIND_TEST ? SL_HOOK_RECOMMEND : -1;
+    default:
+        return -1;
+    }
+}
+
+/* The params of the configured entry of the same name, if any: a candidate
+ * is usually a new version of a configured policy. */
+static const cJSON *sl_shadow_params(const cJSON *cfg, const char *name)
+{
+    const cJSON *hook;
+    cJSON_ArrayForEach(hook, cfg)
+    {
+        bool list = cJSON_IsArray(hook);
+        for (const cJSON *e = list ? hook->child : hook; e; e = list ? e->next : NULL) {
+            const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
+            if (n && strcmp(n, name) == 0)
+                return cJSON_GetObjectItemCaseSensitive(e, "params");
+        }
+    }
+    return NULL;
+}
+
+/* Load the candidate into a host of its own (from a private copy of the
+ * file, so its directory's other files stay out) and wrap the evaluator. */
+static int sl_shadow_start(struct sl_sim *s, const struct sl_host_opts *base)
+{
+    struct sl_shadow *w = &s->shadow;
+    struct sl_err err = {0};
+    char dir[] = "/tmp/sluice-shadow-XXXXXX", *file = w->copy;
+    char *src = sl_read_text(w->file, &err);
+    if (!src)
+        return sl_sim_fail("--shadow: %s", err.msg);
+    if (!mkdtemp(dir)) {
+        free(src);
+        return sl_sim_fail("--shadow: cannot make a directory in /tmp: %s", strerror(errno));
+    }
+    snprintf(w->copy, sizeof w->copy, "%s/candidate.lua", dir);
+    FILE *f = fopen(file, "w");
+    bool wrote = f && fputs(src, f) >= 0;
+    if (f && fclose(f))
+        wrote = false;
+    free(src);
+    const char *dirs[1] = {dir};
+    struct sl_host_opts o = *base;
+    o.dirs = dirs;
+    o.ndirs = 1;
+    o.max_failures = 0; /* a failing candidate never pauses the rollout */
+    w->inner = sl_engine_evaluator(s->eng);
+    w->host = wrote ? sl_host_new(s->eng, &o, &err) : NULL;
+    sl_engine_set_evaluator(s->eng, &w->inner); /* back to the configured policies */
+    struct sl_policyset *set = w->host ? sl_host_policies(w->host) : NULL;
+    const char *why = set && sl_policyset_error_count(set) ? sl_policyset_error_at(set, 0, NULL)
+                      : !wrote                             ? "cannot copy the file to /tmp"
+                      : !set                               ? err.msg
+                      : sl_policyset_count(set) == 0       ? "no policy loaded"
+                                                           : NULL;
+    unlink(file);
+    rmdir(dir);
+    size_t n = strlen(file);
+    if (why && strncmp(why, file, n) == 0) /* name the user's file, not the copy */
+        return sl_sim_fail("--shadow: %s%s", w->file, why + n);
+    if (why)
+        return sl_sim_fail("--shadow %s: %s", w->file, why);
+    const struct sl_policy *p = sl_policyset_at(set, 0);
+    snprintf(w->name, sizeof w->name, "%s", p->name);
+    snprintf(w->version, sizeof w->version, "%s", p->version);
+    w->hook = sl_shadow_hook(p->kind, s->kind);
+    if (w->hook < 0)
+        return sl_sim_fail("--shadow: %s is a %s policy, which a%s %s does not use", w->name,
+                           sl_policy_kind_name(p->kind), s->kind == SL_KIND_TEST ? "n" : "",
+                           s->kind == SL_KIND_TEST ? "A/B test" : "canary");
+    struct sl_test_info t;
+    struct sl_canary_info k;
+    const char *cfg_text = NULL;
+    if (s->kind == SL_KIND_TEST && sl_engine_test(s->eng, s->id, &t, NULL) == 0)
+        cfg_text = t.config->policies;
+    else if (s->kind == SL_KIND_CANARY && sl_engine_canary(s->eng, s->id, &k, NULL) == 0)
+        cfg_text = k.config->policies;
+    cJSON *cfg = cfg_text ? cJSON_Parse(cfg_text) : NULL;
+    cJSON *entry = cJSON_CreateObject();
+    cJSON_AddStringToObject(entry, "name", w->name);
+    const cJSON *params = w->params ? w->params : sl_shadow_params(cfg, w->name);
+    if (params)
+        cJSON_AddItemToObject(entry, "params", cJSON_Duplicate(params, true));
+    char *text = cJSON_PrintUnformatted(entry);
+    bool fits = text && strlen(text) < sizeof w->entry;
+    if (fits)
+        snprintf(w->entry, sizeof w->entry, "%s", text);
+    free(text);
+    cJSON_Delete(entry);
+    cJSON_Delete(cfg);
+    if (!fits)
+        return sl_sim_fail("--shadow: the configured params of %s are too long", w->name);
+    w->runs = cJSON_CreateArray();
+    struct sl_evaluator ev = {.ud = s, .evaluate = sl_shadow_evaluate};
+    sl_engine_set_evaluator(s->eng, &ev);
+    return 0;
+}
+
+static void sl_shadow_print(const struct sl_sim *s)
+{
+    const struct sl_shadow *w = &s->shadow;
+    printf("\nshadow: %s %s (%s) beside the configured %s policies: %ld of %ld evaluations "
+           "differ\n",
+           w->name, w->version, w->file, sl_hook_name(w->hook), w->differing, w->evaluations);
+    if (w->failures)
+        printf("  the candidate failed %ld times (an abstention each); first: %.*s\n", w->failures,
+               (int)strcspn(w->first_failure, "\n"), w->first_failure);
+    const cJSON *run;
+    cJSON_ArrayForEach(run, w->runs)
+    {
+        double n = sl_jnum(run, "evaluations");
+        printf("  %.2fh", sl_jnum(run, "from_hours"));
+        if (n > 1)
+            printf(" to %.2fh, %.0f evaluations", sl_jnum(run, "to_hours"), n);
+        putchar('\n');
+        static const char *const sides[2] = {"configured", "candidate"};
+        for (int i = 0; i < 2; i++) {
+            const cJSON *c = cJSON_GetObjectItem(run, sides[i]);
+            const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason"));
+            printf("    %-11s %s%s%s\n", sides[i],
+                   cJSON_GetStringValue(cJSON_GetObjectItem(c, "decision")), why ? ": " : "",
+                   why ? why : "");
+        }
+    }
+}
+
+static cJSON *sl_shadow_json(const struct sl_sim *s)
+{
+    const struct sl_shadow *w = &s->shadow;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "policy", w->name);
+    cJSON_AddStringToObject(o, "version", w->version);
+    cJSON_AddStringToObject(o, "hook", sl_hook_name(w->hook));
+    cJSON_AddNumberToObject(o, "evaluations", (double)w->evaluations);
+    cJSON_AddNumberToObject(o, "differing", (double)w->differing);
+    cJSON_AddNumberToObject(o, "failures", (double)w->failures);
+    if (w->failures)
+        cJSON_AddStringToObject(o, "first_failure", w->first_failure);
+    cJSON_AddItemReferenceToObject(o, "differences", w->runs);
+    return o;
+}
+
 /* ---- the command ---------------------------------------------------------------------- */
 
 static const char *sl_sim_usage =
     "usage: sluice simulate SCENARIO.json [--policies DIR] [--seed N] [--svg FILE] [--json]\n"
+    "                       [--shadow FILE [--shadow-params JSON]]\n"
     "  Runs the scenario's test or canary on an in-memory engine in virtual time with the\n"
     "  built-in policies (and DIR's), prints the decision timeline, the verdict and the\n"
-    "  statistics. Same scenario and seed, same output. See docs/simulate.md.\n";
+    "  statistics. Same scenario and seed, same output. With --shadow, the policy in FILE\n"
+    "  is asked beside the configured ones at every evaluation of its hook, never applied,\n"
+    "  and the evaluations where their decisions differ are listed; it gets the params of\n"
+    "  the configured policy of its name, or --shadow-params. See docs/simulate.md.\n";
 
 static int sl_sim_keys(const cJSON *sc)
 {
@@ -493,13 +792,16 @@ static int sl_sim_keys(const cJSON *sc)
     return 0;
 }
 
-static int sl_sim_run(struct sl_sim *s, const cJSON *sc, const char *svg)
+static int sl_sim_run(struct sl_sim *s, const cJSON *sc, const char *svg,
+                      const struct sl_host_opts *ho)
 {
     struct sl_err err = {0};
     if (sl_sim_keys(sc))
         return 2;
     if (sl_sim_models(s, cJSON_GetObjectItemCaseSensitive(sc, "models")) || sl_sim_traffic(s, sc) ||
         sl_sim_rollout(s, sc))
+        return 2;
+    if (s->shadow.file && sl_shadow_start(s, ho))
         return 2;
     if (sl_engine_act(s->eng, s->id, SL_VERB_START, "simulate", "scenario start", &err))
         return sl_sim_fail("start: %s", err.msg), 2;
@@ -532,6 +834,8 @@ static int sl_sim_run(struct sl_sim *s, const cJSON *sc, const char *svg)
         cJSON_AddNumberToObject(out, "hours", s->now / 3600.0);
         cJSON_AddStringToObject(out, "outcome", s->outcome ? s->outcome : "none");
         cJSON_AddItemReferenceToObject(out, "final", snap);
+        if (s->shadow.host)
+            cJSON_AddItemToObject(out, "shadow", sl_shadow_json(s));
         char *text = cJSON_PrintUnformatted(out);
         puts(text ? text : "{}");
         free(text);
@@ -552,6 +856,8 @@ static int sl_sim_run(struct sl_sim *s, const cJSON *sc, const char *svg)
                    sl_jnum(m, "requests"), 100 * sl_jnum(m, "error_rate"),
                    sl_jnum(m, "latency.p99"));
         }
+        if (s->shadow.host)
+            sl_shadow_print(s);
     }
     if (svg && sl_sim_svg(s, svg, s->timeline))
         rc = 1;
@@ -561,7 +867,7 @@ static int sl_sim_run(struct sl_sim *s, const cJSON *sc, const char *svg)
 
 int sl_cmd_simulate(int argc, char **argv)
 {
-    const char *path = NULL, *svg = NULL, *dirs[8];
+    const char *path = NULL, *svg = NULL, *shadow = NULL, *shadow_params = NULL, *dirs[8];
     size_t ndirs = 0;
     uint64_t seed = 1;
     bool json = false, seeded = false;
@@ -572,6 +878,10 @@ int sl_cmd_simulate(int argc, char **argv)
             json = true;
         else if (strcmp(argv[i], "--svg") == 0 && i + 1 < argc)
             svg = argv[++i];
+        else if (strcmp(argv[i], "--shadow") == 0 && i + 1 < argc)
+            shadow = argv[++i];
+        else if (strcmp(argv[i], "--shadow-params") == 0 && i + 1 < argc)
+            shadow_params = argv[++i];
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
             char *end;
             errno = 0;
@@ -588,22 +898,33 @@ int sl_cmd_simulate(int argc, char **argv)
         else
             return fputs(sl_sim_usage, stderr), 2;
     }
-    if (!path)
+    if (!path || (shadow_params && !shadow))
         return fputs(sl_sim_usage, stderr), 2;
+    cJSON *sparams = shadow_params ? cJSON_Parse(shadow_params) : NULL;
+    if (shadow_params && !cJSON_IsObject(sparams)) {
+        cJSON_Delete(sparams);
+        return fprintf(stderr, "sluice simulate: --shadow-params takes a JSON object\n"), 2;
+    }
     struct sl_err rerr = {0};
     char *text = sl_read_text(path, &rerr);
-    if (!text)
+    if (!text) {
+        cJSON_Delete(sparams);
         return fprintf(stderr, "sluice simulate: %s\n", rerr.msg), 2;
+    }
     cJSON *sc = cJSON_Parse(text);
     free(text);
     if (!cJSON_IsObject(sc)) {
         cJSON_Delete(sc);
+        cJSON_Delete(sparams);
         return fprintf(stderr, "sluice simulate: %s is not a JSON object\n", path), 2;
     }
     struct sl_sim s = {.json = json, .timeline = cJSON_CreateArray(), .bar = isatty(2) && !json};
+    s.shadow.file = shadow;
+    s.shadow.params = sparams;
     double sseed = sl_num_or(sc, "seed", 1);
     if (!seeded && !(sseed >= 0 && sseed <= 9007199254740992.0 && sseed == floor(sseed))) {
         cJSON_Delete(sc);
+        cJSON_Delete(sparams);
         cJSON_Delete(s.timeline);
         return fprintf(stderr, "sluice simulate: seed must be a whole number >= 0\n"), 2;
     }
@@ -628,7 +949,10 @@ int sl_cmd_simulate(int argc, char **argv)
     if (!s.eng || !s.host)
         fprintf(stderr, "sluice simulate: %s\n", err.msg);
     else
-        rc = sl_sim_run(&s, sc, svg);
+        rc = sl_sim_run(&s, sc, svg, &ho);
+    sl_host_delete(s.shadow.host);
+    cJSON_Delete(s.shadow.runs);
+    cJSON_Delete(sparams);
     sl_host_delete(s.host);
     sl_engine_delete(s.eng);
     for (int j = 0; j < s.nmetrics; j++)

@@ -112,6 +112,7 @@ void sl_engine_delete(struct sl_engine *eng)
     free(eng->canaries);
     free(eng->hist);
     free(eng->ids);
+    free(eng->memo);
     sl_router_destroy(&eng->router);
     sl_events_destroy(&eng->events);
     sl_registry_destroy(&eng->reg);
@@ -1063,6 +1064,29 @@ static void sl_cell_roll(struct sl_cell *c, double now)
     sl_mvar_roll(c->var[1], now);
 }
 
+static void sl_memo_open(struct sl_engine *eng, const struct sl_cell *cell, double now)
+{
+    if (!eng->evaluator.evaluate)
+        return;
+    if (!eng->memo && !(eng->memo = malloc(sizeof *eng->memo)))
+        return; /* no memo: every read goes to the shards */
+    eng->memo->cell = cell;
+    eng->memo->now = now;
+    eng->memo->n = 0;
+    eng->memo->has_stats = false;
+}
+
+static void sl_memo_close(struct sl_engine *eng)
+{
+    if (eng->memo)
+        eng->memo->cell = NULL;
+}
+
+static struct sl_memo *sl_memo_for(struct sl_engine *eng, const struct sl_cell *cell)
+{
+    return eng->memo && eng->memo->cell == cell && cell ? eng->memo : NULL;
+}
+
 static void sl_tick_test(struct sl_engine *eng, struct sl_test *t, double now)
 {
     sl_cell_roll(t->cell, now);
@@ -1073,7 +1097,9 @@ static void sl_tick_test(struct sl_engine *eng, struct sl_test *t, double now)
     sl_test_account(t);
     sl_analysis_look(&t->analysis, t->cell->var, (int)t->cfg.nsuccess);
     bool ramp_done;
+    sl_memo_open(eng, t->cell, now);
     bool held = sl_judge_test(eng, t, &ramp_done);
+    sl_memo_close(eng);
     if (held || ramp_done || t->in_history || t->status != SL_TEST_RUNNING)
         return;
     int step = sl_test_ramp_step(t, sl_test_running_seconds(t, now));
@@ -1089,7 +1115,7 @@ static void sl_tick_health(struct sl_engine *eng, struct sl_canary *k, double no
         return;
     const struct sl_model *m = sl_registry_find(&eng->reg, k->cfg.model);
     struct sl_variant_metrics vm;
-    sl_mvar_read(k->cell->var[1], now, eng->opts.window_seconds, NULL, &vm);
+    sl_mvar_read(k->cell->var[1], now, eng->opts.window_seconds, NULL, true, &vm);
     struct sl_health_check c = {.at = now,
                                 .health = sl_model_version(m, k->cfg.canary)->health,
                                 .error_rate = vm.error_rate};
@@ -1112,7 +1138,9 @@ static void sl_tick_canary(struct sl_engine *eng, struct sl_canary *k, double no
         break;
     case SL_CANARY_MONITORING:
         sl_tick_health(eng, k, now);
+        sl_memo_open(eng, k->cell, now);
         sl_judge_canary(eng, k);
+        sl_memo_close(eng);
         break;
     case SL_CANARY_PROMOTING:
     case SL_CANARY_ROLLING_BACK:
@@ -1283,7 +1311,8 @@ void sl_engine_thread_detach(struct sl_engine *eng)
  */
 
 static struct sl_mvar *sl_engine_var(const struct sl_engine *eng, const char *id, int arm,
-                                     const char *const **names, struct sl_err *err)
+                                     const char *const **names, const struct sl_cell **cell,
+                                     struct sl_err *err)
 {
     int kind;
     struct sl_cell *c = sl_object_cell(eng, id, &kind);
@@ -1301,6 +1330,8 @@ static struct sl_mvar *sl_engine_var(const struct sl_engine *eng, const char *id
     }
     if (names)
         *names = c->metric_names;
+    if (cell)
+        *cell = c;
     return c->var[arm];
 }
 
@@ -1308,20 +1339,35 @@ int sl_engine_metrics(struct sl_engine *eng, const char *id, int arm, double win
                       struct sl_variant_metrics *out, struct sl_err *err)
 {
     const char *const *names;
-    struct sl_mvar *v = sl_engine_var(eng, id, arm, &names, err);
+    const struct sl_cell *cell;
+    struct sl_mvar *v = sl_engine_var(eng, id, arm, &names, &cell, err);
     if (!v)
         return -1;
     if (!(window_seconds >= 0) || !isfinite(window_seconds))
         return sl_err_set(err, SL_EINVAL, "window: %g is not a number of seconds >= 0",
                           window_seconds);
-    sl_mvar_read(v, sl_engine_now(eng), window_seconds, names, out);
+    struct sl_memo *mo = sl_memo_for(eng, cell);
+    for (int i = 0; mo && i < mo->n; i++)
+        if (mo->read[i].arm == arm && mo->read[i].window == window_seconds) {
+            *out = mo->read[i].m;
+            return 0;
+        }
+    if (mo) /* judging in a tick, which rolled at its own now */
+        sl_mvar_read(v, mo->now, window_seconds, names, true, out);
+    else
+        sl_mvar_read(v, sl_engine_now(eng), window_seconds, names, false, out);
+    if (mo && mo->n < SL_MEMO_READS) {
+        mo->read[mo->n].arm = arm;
+        mo->read[mo->n].window = window_seconds;
+        mo->read[mo->n++].m = *out;
+    }
     return 0;
 }
 
 int sl_engine_latency_quantile(struct sl_engine *eng, const char *id, int arm,
                                double window_seconds, double q, double *out, struct sl_err *err)
 {
-    struct sl_mvar *v = sl_engine_var(eng, id, arm, NULL, err);
+    struct sl_mvar *v = sl_engine_var(eng, id, arm, NULL, NULL, err);
     if (!v)
         return -1;
     if (!(q >= 0 && q <= 1))
@@ -1338,16 +1384,29 @@ int sl_engine_test_stats(struct sl_engine *eng, const char *id, struct sl_test_s
         return sl_err_set(err, SL_ENOTFOUND, "unknown test '%s'", id ? id : "");
     if (!t->cell)
         return sl_err_set(err, SL_ESTATE, "test '%s' has not started: no statistics yet", id);
+    struct sl_memo *mo = sl_memo_for(eng, t->cell);
+    if (mo && mo->has_stats && mo->stats_status == t->status &&
+        mo->stats_treatment == t->treatment_pct && mo->stats_control == t->control_pct) {
+        *out = mo->stats;
+        return 0;
+    }
     if (!t->in_history)
         sl_test_account(t);
     sl_analysis_read(&t->analysis, t->cell->var, (int)t->cfg.nsuccess, t->cfg.success_metrics,
                      t->cfg.alpha, t->cfg.minimum_effect_size, out);
+    if (mo) {
+        mo->has_stats = true;
+        mo->stats_status = t->status;
+        mo->stats_treatment = t->treatment_pct;
+        mo->stats_control = t->control_pct;
+        mo->stats = *out;
+    }
     return 0;
 }
 
 size_t sl_engine_variant_bytes(const struct sl_engine *eng, const char *id, int arm)
 {
-    struct sl_mvar *v = sl_engine_var(eng, id, arm, NULL, NULL);
+    struct sl_mvar *v = sl_engine_var(eng, id, arm, NULL, NULL, NULL);
     return v ? sl_mvar_bytes(v) : 0;
 }
 

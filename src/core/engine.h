@@ -27,6 +27,29 @@ struct sl_idslot {
     int kind; /* SL_KIND_TEST / SL_KIND_CANARY */
 };
 
+/* During a tick, the reads of the test or canary being judged are memoised:
+ * its policies (three or more a tick) read the same windows and statistics,
+ * and each read merges the per-thread shards and rolls windows. The memo holds
+ * one object's reads and is dropped when the tick moves on, so every policy of
+ * a tick judges the same figures. Statistics also depend on the allocation and
+ * status in force (the SRM check and the accounting of shares): they are kept
+ * only while those are unchanged. */
+#define SL_MEMO_READS 6
+struct sl_memo {
+    const struct sl_cell *cell; /* whose reads these are; NULL outside a judge */
+    double now;                 /* the tick's time, at which it rolled the cell */
+    int n;
+    struct {
+        int arm;
+        double window;
+        struct sl_variant_metrics m;
+    } read[SL_MEMO_READS];
+    bool has_stats;
+    int stats_status;
+    double stats_treatment, stats_control;
+    struct sl_test_stats stats;
+};
+
 struct sl_engine {
     struct sl_engine_opts opts;
     struct sl_registry reg;
@@ -44,6 +67,7 @@ struct sl_engine {
     struct sl_evaluator evaluator; /* evaluate == NULL: no policies */
     struct sl_idslot *ids;         /* id -> test/canary (active and history) */
     size_t idmask;
+    struct sl_memo *memo; /* allocated at the first tick with an evaluator */
 };
 
 /* Active or finished test/canary by id, or NULL. */

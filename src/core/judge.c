@@ -23,8 +23,12 @@ void sl_engine_set_evaluator(struct sl_engine *eng, const struct sl_evaluator *e
         memset(&eng->evaluator, 0, sizeof eng->evaluator);
 }
 
-/* Higher wins among guard decisions. */
-static int sl_decide_rank(int action)
+struct sl_evaluator sl_engine_evaluator(const struct sl_engine *eng)
+{
+    return eng->evaluator;
+}
+
+int sl_decide_rank(int action)
 {
     static const int rank[] = {
         [SL_DECIDE_NONE] = 0,        [SL_DECIDE_RESUME] = 1, [SL_DECIDE_ALERT] = 2,
@@ -200,7 +204,7 @@ static void sl_batch_free(struct sl_batch *b)
 static int sl_ask(struct sl_engine *eng, int kind, const char *id, int hook, struct sl_batch *b)
 {
     struct sl_err err;
-    memset(b, 0, sizeof *b);
+    b->n = 0; /* not a memset of the batch (20 KiB): the evaluator writes each decision whole */
     b->configured = eng->evaluator.evaluate(eng->evaluator.ud, eng, kind, id, hook, b->d,
                                             SL_MAX_DECISIONS, &b->n, &err);
     if (b->n > SL_MAX_DECISIONS)

@@ -363,7 +363,7 @@ static void sl_lifetime_bounds(const struct sl_mvar *v, double *lo, double *hi)
 }
 
 void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *const *names,
-                  struct sl_variant_metrics *out)
+                  bool rolled, struct sl_variant_metrics *out)
 {
     memset(out, 0, sizeof *out);
     out->nmetrics = (size_t)v->nmetrics;
@@ -373,7 +373,8 @@ void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *cons
     }
     struct sl_wslot acc;
     double macc[SL_MAX_METRICS * 3];
-    sl_mvar_roll(v, now);
+    if (!rolled)
+        sl_mvar_roll(v, now);
     double span = sl_window_merge(v, now, window, &acc, macc);
     sl_fill_common(out, acc.n, acc.errors, acc.mean, acc.m2, span);
     /* Windows keep no exact extremes: min/max come from the coarse buckets,

@@ -641,6 +641,19 @@ static int sl_host_evaluate(void *ud, struct sl_engine *eng, int kind, const cha
     return configured;
 }
 
+int sl_host_evaluate_entry(struct sl_host *h, int kind, const char *id, int hook,
+                           const char *entry_json, struct sl_decision *out, struct sl_err *err)
+{
+    cJSON *e = cJSON_Parse(entry_json);
+    if (!cJSON_IsObject(e) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "name"))) {
+        cJSON_Delete(e);
+        return sl_err_set(err, SL_EINVAL, "a policy entry is an object with a \"name\"");
+    }
+    int rc = sl_host_one(h, kind, id, hook, e, out);
+    cJSON_Delete(e);
+    return rc;
+}
+
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
 static void sl_host_on_change(void *ud, const char *file, const struct sl_policy *p,

@@ -35,6 +35,16 @@ struct sl_host *sl_host_new(struct sl_engine *eng, const struct sl_host_opts *o,
 /* Uninstall from the engine and free. NULL does nothing. */
 void sl_host_delete(struct sl_host *h);
 
+/* Evaluate one policy entry, as a policies config lists it ({"name": ...,
+ * "params": {...}}), for hook on test or canary id, whatever its config
+ * names: what `sluice simulate --shadow` asks a candidate beside the
+ * configured policies. Returns 1 with a decision in *out (out->inputs
+ * malloc'd, the caller frees it), 0 when the policy had no opinion or failed
+ * (an error event, as on a tick), -1 with err when entry is not such an
+ * object. */
+int sl_host_evaluate_entry(struct sl_host *h, int kind, const char *id, int hook,
+                           const char *entry_json, struct sl_decision *out, struct sl_err *err);
+
 /* Rescan all directories / one file; returns the number of changes. */
 int sl_host_reload(struct sl_host *h);
 int sl_host_reload_file(struct sl_host *h, const char *path);

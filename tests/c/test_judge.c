@@ -279,8 +279,65 @@ static void check_shadow_recommendation_under_auto_flags(void)
     sl_engine_delete(e);
 }
 
+/* During a tick the reads of the test being judged are memoised: every
+ * policy of the tick sees the same figures, even when results arrive in
+ * between (as from other threads); after the tick, reads are live again. */
+struct memo_probe {
+    char id[SL_ID_MAX + 1];
+    struct sl_variant_metrics first, second, window1, window2;
+    struct sl_test_stats s1, s2;
+    int calls;
+};
+
+static int memo_evaluate(void *ud, struct sl_engine *eng, int kind, const char *id, int hook,
+                         struct sl_decision *out, size_t max, size_t *nout, struct sl_err *err)
+{
+    (void)kind, (void)out, (void)max, (void)err;
+    struct memo_probe *p = ud;
+    *nout = 0;
+    if (hook != SL_HOOK_GUARD)
+        return 0;
+    p->calls++;
+    sl_engine_metrics(eng, id, 1, 0, &p->first, NULL);
+    sl_engine_metrics(eng, id, 1, 60, &p->window1, NULL);
+    sl_engine_test_stats(eng, id, &p->s1, NULL);
+    for (int i = 0; i < 50; i++) /* a burst of results mid-judgement */
+        sl_engine_record(eng, id, 1, false, 500, NULL, 0, NULL);
+    sl_engine_metrics(eng, id, 1, 0, &p->second, NULL);
+    sl_engine_metrics(eng, id, 1, 60, &p->window2, NULL);
+    sl_engine_test_stats(eng, id, &p->s2, NULL);
+    return 1;
+}
+
+static void check_reads_memoised_within_a_tick(void)
+{
+    struct script s = {0};
+    struct memo_probe p = {0};
+    struct sl_engine *e = setup(&s, p.id, false);
+    for (int i = 0; i < 100; i++)
+        sl_engine_record(e, p.id, i % 2, true, 20, NULL, 0, NULL);
+    struct sl_evaluator ev = {.ud = &p, .evaluate = memo_evaluate};
+    sl_engine_set_evaluator(e, &ev);
+    now_s = 10;
+    sl_engine_tick(e, NULL);
+    is_int(p.calls, 1, "the guard hook ran once");
+    is_int((long long)p.first.requests, 50, "the treatment had 50 results at the tick");
+    is_int((long long)p.second.requests, 50, "a second cumulative read in the tick: the same");
+    is_int((long long)p.window2.requests, (long long)p.window1.requests,
+           "a second windowed read in the tick: the same");
+    ok(p.s1.error_rate.n2 == p.s2.error_rate.n2 && p.s1.srm_p == p.s2.srm_p,
+       "statistics read twice in the tick: the same");
+    struct sl_variant_metrics live;
+    sl_engine_metrics(e, p.id, 1, 0, &live, NULL);
+    is_int((long long)live.requests, 100, "after the tick, reads see the burst (live again)");
+    sl_engine_metrics(e, p.id, 1, 60, &live, NULL);
+    is_int((long long)live.requests, 100, "and so do windowed reads");
+    sl_engine_delete(e);
+}
+
 int main(void)
 {
+    check_reads_memoised_within_a_tick();
     check_shadow_recommendation_under_auto_flags();
     check_guard_priority();
     check_ramp_holds_while_guard_fires();

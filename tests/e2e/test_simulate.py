@@ -137,8 +137,60 @@ def test_svg_and_errors():
     check(out.returncode == 2 and "cannot read" in out.stderr, "a missing scenario is named")
 
 
+def test_shadow():
+    """--shadow: a candidate asked beside the configured policies, never applied."""
+    spike = scenario("error-spike-rollback")
+    builtin = os.path.join(SOURCE, "policies", "guard", "threshold.lua")
+    strict = os.path.join(SOURCE, "tests", "fixtures", "shadow", "threshold_strict.lua")
+    plain = simulate(spike)
+    same = simulate(spike, "--shadow", builtin)
+    timeline = same.stdout.split("\nshadow: ")[0]
+    check(same.returncode == 0 and timeline == plain.stdout,
+          "a shadow candidate changes nothing in the rollout's timeline")
+    check("threshold 1.0.0" in same.stdout and "0 of " in same.stdout and
+          "0 of 0 " not in same.stdout,
+          "the configured policy's own file as candidate: evaluated, never differs")
+    out = simulate(spike, "--shadow", strict, "--json")
+    sh = json.loads(out.stdout).get("shadow", {}) if out.returncode == 0 else {}
+    runs = sh.get("differences", [])
+    rollback = [e["hours"] for e in json.loads(out.stdout)["timeline"]
+                if e["action"] == "rollback"] if runs else []
+    check(sh.get("version") == "2.0.0-strict" and sh.get("hook") == "guard" and
+          sh.get("evaluations", 0) > 0 and sh.get("differing", 0) > 0 and runs,
+          "a stricter candidate differs (%s of %s)" % (sh.get("differing"), sh.get("evaluations")))
+    first = runs[0] if runs else {}
+    check(first.get("configured", {}).get("decision") == "none" and
+          first.get("candidate", {}).get("decision") == "rollback" and
+          "limit 2.50%" in first.get("candidate", {}).get("reason", "") and
+          rollback and first["from_hours"] < rollback[0],
+          "it would have rolled back earlier, with its own reason (limit halved)")
+    check(sum(r["evaluations"] for r in runs) == sh.get("differing"),
+          "the listed runs add up to the differing evaluations")
+    srm = scenario("srm-holds-ramp")
+    out = simulate(srm, "--shadow", builtin)
+    check(out.returncode == 0 and "failed" in out.stdout and "params.value" in out.stdout and
+          "/tmp/sluice-shadow" not in out.stdout,
+          "a failing candidate is reported (under its own path), not in the timeline")
+    out = simulate(srm, "--shadow", builtin, "--shadow-params", '{"value": 0.015}', "--json")
+    sh = json.loads(out.stdout).get("shadow", {}) if out.returncode == 0 else {}
+    check(sh.get("failures") == 0 and sh.get("differing", 0) > 0,
+          "--shadow-params gives a candidate that has no configured namesake its params")
+    bad = [(["--shadow", os.path.join(SOURCE, "policies", "promotion", "criteria.lua")],
+            "A/B test does not use"),
+           (["--shadow", os.path.join(SOURCE, "tests", "fixtures", "policies", "syntax_error.lua")],
+            "syntax_error.lua:"),
+           (["--shadow", "/nonexistent.lua"], "cannot read"),
+           (["--shadow", builtin, "--shadow-params", "[1]"], "JSON object"),
+           (["--shadow-params", "{}"], "usage")]
+    for args, words in bad:
+        out = simulate(srm, *args)
+        check(out.returncode == 2 and words in out.stderr,
+              "refused with exit 2: %s (%s)" % (" ".join(a.replace(SOURCE + "/", "") for a in args),
+                                                words))
+
+
 def main():
-    run((test_golden, test_verdicts, test_svg_and_errors))
+    run((test_golden, test_verdicts, test_svg_and_errors, test_shadow))
 
 
 if __name__ == "__main__":
