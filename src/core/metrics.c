@@ -164,6 +164,8 @@ void sl_moments_merge(uint64_t *na, double *meana, double *m2a, uint64_t nb, dou
 static void sl_total_shard(struct sl_mtotal *t, const struct sl_mshard *s, int nmetrics, bool hist)
 {
     uint64_t n = atomic_load_explicit(&s->n, RLX);
+    if (n == 0) /* nothing recorded here yet (the shared shard, mostly): nothing to add */
+        return;
     uint64_t lat_n = t->n;
     if (n > 0) {
         double k = atomic_load_explicit(&s->shift, RLX);
@@ -255,15 +257,24 @@ static void sl_roll_moments(struct sl_mvar *v, const struct sl_mtotal *t, struct
     v->prev_m2 = t->m2;
 }
 
-static void sl_roll_hist(struct sl_mvar *v, const struct sl_mtotal *t, struct sl_wslot *w)
+/* The coarse buckets' counts since the previous roll, summed straight from
+ * the shards' fine buckets (mod 2^32: the deltas stay exact). */
+static void sl_roll_hist(struct sl_mvar *v, struct sl_wslot *w)
 {
+    uint64_t now64[SL_SKETCH_NCB] = {0};
+    for (int k = 0; k < v->nshards; k++) {
+        const struct sl_mshard *s = v->shards[k];
+        if (atomic_load_explicit(&s->n, RLX) == 0)
+            continue;
+        for (int i = 0; i < SL_SKETCH_NB; i++)
+            now64[i / SL_SKETCH_COARSE] += atomic_load_explicit(&s->hist[i], RLX);
+    }
+    uint32_t now32[SL_SKETCH_NCB];
+    for (int c = 0; c < SL_SKETCH_NCB; c++)
+        now32[c] = (uint32_t)now64[c];
     for (int c = 0; c < SL_SKETCH_NCB; c++) {
-        uint64_t sum = 0;
-        for (int i = c * SL_SKETCH_COARSE; i < (c + 1) * SL_SKETCH_COARSE && i < SL_SKETCH_NB; i++)
-            sum += t->hist[i];
-        uint32_t now32 = (uint32_t)sum;
-        w->hist[c] += (uint32_t)(now32 - v->prev_hist[c]);
-        v->prev_hist[c] = now32;
+        w->hist[c] += (uint32_t)(now32[c] - v->prev_hist[c]);
+        v->prev_hist[c] = now32[c];
     }
 }
 
@@ -271,9 +282,9 @@ void sl_mvar_roll(struct sl_mvar *v, double now)
 {
     struct sl_mtotal t;
     double *m;
-    sl_mvar_total(v, &t);
+    sl_mvar_counts(v, &t); /* the histogram is summed coarse, below */
     struct sl_wslot *w = sl_slot_for(v, sl_period(v, now), &m);
-    sl_roll_hist(v, &t, w);
+    sl_roll_hist(v, w);
     sl_roll_moments(v, &t, w);
     for (int j = 0; j < v->nmetrics; j++) {
         double now3[3] = {(double)t.mcount[j], t.msum[j], t.msumsq[j]};

@@ -37,6 +37,7 @@ struct sl_host {
     struct sl_call *current; /* the evaluate call in progress, or NULL */
     char *cfg_text;          /* the last policies config parsed: the hooks of one test */
     cJSON *cfg_json;         /* come one after another, so one entry saves most parses */
+    bool sole;               /* the call in progress is its hook's only configured policy */
 };
 
 void sl_host_opts_default(struct sl_host_opts *o)
@@ -420,6 +421,22 @@ static char *sl_json_text(lua_State *L, int idx, size_t max, const char *what)
     return s;
 }
 
+/* A test's sole recommend policy repeating the test's current recommendation,
+ * one its auto flags do not act on: the judge logs recommendations only when
+ * they change, so the inputs of this one would be serialised (every tick, for
+ * every test) and thrown away. */
+static bool sl_call_unreported(const struct sl_call *c)
+{
+    struct sl_test_info t;
+    int rec = c->out->recommendation;
+    if (c->hook != SL_HOOK_RECOMMEND || c->kind != SL_KIND_TEST || c->shadow || !c->h->sole ||
+        sl_engine_test(c->h->eng, c->id, &t, NULL) != 0)
+        return false;
+    bool acts = (rec == SL_REC_PROMOTE && t.config->auto_promote) ||
+                (rec == SL_REC_ROLLBACK && t.config->auto_rollback);
+    return !acts && t.recommendation == rec;
+}
+
 /* Protected: (call, ctx, recorder, result) -> fill the call's decision,
  * new state and inputs. */
 static int sl_call_extract(lua_State *L)
@@ -436,6 +453,8 @@ static int sl_call_extract(lua_State *L)
         return luaL_error(L, "evaluate must return nil or a table, not a %s", luaL_typename(L, 4));
     sl_read_decision(L, 4, c);
     c->decided = true;
+    if (sl_call_unreported(c))
+        return 0; /* c->inputs stays NULL: nobody will read them */
     cJSON *in = sl_lua_to_json(L, 3, NULL);
     char *s = in ? cJSON_PrintUnformatted(in) : NULL;
     cJSON_Delete(in);
@@ -619,6 +638,7 @@ static int sl_host_evaluate(void *ud, struct sl_engine *eng, int kind, const cha
 {
     struct sl_host *h = ud;
     *nout = 0;
+    h->sole = false;
     int implicit = kind == SL_KIND_TEST && hook == SL_HOOK_GUARD
                        ? sl_host_guard_metrics(h, id, out, max, nout)
                        : 0;
@@ -630,6 +650,7 @@ static int sl_host_evaluate(void *ud, struct sl_engine *eng, int kind, const cha
         return sl_err_set(err, SL_EINVAL, "%s: stored policies config is not JSON", id);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, sl_hook_key(hook));
     int configured = implicit;
+    h->sole = implicit == 0 && (cJSON_IsObject(v) || cJSON_GetArraySize(v) == 1);
     if (cJSON_IsArray(v)) {
         for (const cJSON *e = v->child; e; e = e->next, configured++)
             if (*nout < max)
@@ -649,6 +670,7 @@ int sl_host_evaluate_entry(struct sl_host *h, int kind, const char *id, int hook
         cJSON_Delete(e);
         return sl_err_set(err, SL_EINVAL, "a policy entry is an object with a \"name\"");
     }
+    h->sole = false;
     int rc = sl_host_one(h, kind, id, hook, e, out);
     cJSON_Delete(e);
     return rc;

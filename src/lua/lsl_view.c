@@ -31,15 +31,41 @@ static void sl_view_child(lua_State *L, int value, int key)
 {
     lua_getiuservalue(L, 1, 2); /* path */
     lua_getiuservalue(L, 1, 3); /* recorder */
-    int t = lua_type(L, key);
-    /* Convert a copy: lua_tostring on the key itself would turn a number
-     * into a string in place, and pairs() would then hand next() a key
-     * that is not in the table. */
-    lua_pushvalue(L, key);
-    const char *k = t == LUA_TSTRING || t == LUA_TNUMBER ? lua_tostring(L, -1) : "?";
-    const char *base = lua_tostring(L, -3);
-    const char *path = lua_pushfstring(L, "%s%s%s", base, *base ? "." : "", k);
-    lua_remove(L, -2); /* STACK: ... path_base recorder path */
+    /* path = base "." key, built here: lua_pushfstring and lua_tostring on a
+     * number key (which would also turn the key into a string in place, and
+     * pairs() would then hand next() a key that is not in the table) cost a
+     * formatted print on every field a policy reads. */
+    char buf[256], digits[24];
+    size_t blen, klen = 1;
+    const char *base = lua_tolstring(L, -2, &blen), *k = "?";
+    if (lua_type(L, key) == LUA_TSTRING) {
+        k = lua_tolstring(L, key, &klen);
+    } else if (lua_isinteger(L, key)) {
+        lua_Integer n = lua_tointeger(L, key);
+        unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+        char *d = digits + sizeof digits;
+        do
+            *--d = (char)('0' + u % 10);
+        while ((u /= 10) > 0);
+        if (n < 0)
+            *--d = '-';
+        k = d;
+        klen = (size_t)(digits + sizeof digits - d);
+    } else if (lua_type(L, key) == LUA_TNUMBER) {
+        lua_pushvalue(L, key); /* a copy, converted (see above) */
+        k = lua_tolstring(L, -1, &klen);
+        lua_insert(L, -3);
+    }
+    size_t dot = blen ? 1 : 0;
+    if (blen + dot + klen <= sizeof buf) {
+        memcpy(buf, base, blen);
+        buf[blen] = '.';
+        memcpy(buf + blen + dot, k, klen);
+        lua_pushlstring(L, buf, blen + dot + klen);
+    } else {
+        lua_pushfstring(L, "%s%s%s", base, dot ? "." : "", k);
+    }
+    const char *path = lua_tostring(L, -1); /* STACK: ... [copy] path_base recorder path */
     if (lua_istable(L, value))
         sl_view_wrap(L, value, path, lua_gettop(L) - 1);
     else {

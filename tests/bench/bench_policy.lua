@@ -1,6 +1,7 @@
 -- bench_policy.lua: the cost of judgement.
 --   * a tick over N running tests with 3 policies each (ramp linear, guard
 --     threshold, recommend default) at N = 10, 100, 1000;
+--   * at 1000 tests, each of the three alone (where the time goes);
 --   * the per-hook-call overhead of the policy host: a tick over 1,000 tests
 --     whose only policy is a guard that returns nil, minus the same tick
 --     without policies, divided by the calls.
@@ -21,24 +22,35 @@ local function noop_dir()
   return dir
 end
 
--- An engine with n running tests, each with some traffic recorded.
+-- An engine with n running tests, each with 200 results recorded; advance(dt)
+-- moves the clock and records 10 more results per test (untimed), so every
+-- tick has fresh traffic to roll into its windows and statistics, as in
+-- service.
 local function engine(n, policies, dirs)
   local now = 0
   local eng = sluice.engine { clock = function() return now end, policy_dirs = dirs,
                               max_tests = n + 1 }
+  local ids, next_unit = {}, 0
+  local function traffic(k)
+    for i = 1, n do
+      for _ = 1, k do
+        next_unit = next_unit + 1
+        local u = next_unit
+        local v = eng:route("m" .. i, "u" .. u)
+        eng:record(ids[i], v, u % 50 ~= 0, 10 + u % 30, { conv = u % 9 == 0 and 1 or 0 })
+      end
+    end
+  end
   for i = 1, n do
     local m = "m" .. i
     eng:add_model { id = m, version = "a" }
     eng:add_model { id = m, version = "b" }
-    local id = assert(eng:create_test { name = m, model = m, control = "a", treatment = "b",
-                                        success_metrics = { "conv" }, policies = policies })
-    eng:start(id)
-    for u = 1, 200 do
-      local v = eng:route(m, "u" .. u)
-      eng:record(id, v, u % 50 ~= 0, 10 + u % 30, { conv = u % 9 == 0 and 1 or 0 })
-    end
+    ids[i] = assert(eng:create_test { name = m, model = m, control = "a", treatment = "b",
+                                      success_metrics = { "conv" }, policies = policies })
+    eng:start(ids[i])
   end
-  return eng, function(dt) now = now + dt end
+  traffic(200)
+  return eng, function(dt) now = now + dt; traffic(10) end
 end
 
 local function median(xs)
@@ -73,6 +85,17 @@ for _, n in ipairs { 10, 100, 1000 } do
   rows[#rows + 1] = { n = n, ms = time_ticks(eng, advance, reps) }
 end
 
+local alone = {
+  { "ramp/linear", { ramp = three.ramp } },
+  { "guard/threshold (5m window)", { guards = three.guards } },
+  { "recommend/default", { recommend = three.recommend } },
+}
+for _, a in ipairs(alone) do
+  local eng, advance = engine(1000, a[2], { "policies" })
+  time_ticks(eng, advance, 2)
+  a.ms = time_ticks(eng, advance, reps)
+end
+
 local dir = noop_dir()
 local n = 1000
 local bare, adv1 = engine(n, nil, nil)
@@ -88,6 +111,9 @@ print("|---|---|---|---|---|")
 for _, r in ipairs(rows) do
   print(("| tick, 3 policies per test (linear, threshold, default) | %d | %.2f | %.1f µs | %s |"):format(
     r.n, r.ms, r.ms * 1000 / r.n, r.n == 1000 and "≤ 10 ms" or "—"))
+end
+for _, a in ipairs(alone) do
+  print(("| tick, %s alone | 1000 | %.2f | %.1f µs | — |"):format(a[1], a.ms, a.ms))
 end
 print(("| tick, no policies (core only: windows, statistics) | %d | %.2f | %.1f µs | — |"):format(
   n, t_bare, t_bare * 1000 / n))

@@ -117,6 +117,14 @@ describe("policies in a running engine", function()
     local decision = events_where(eng, function(e) return e.kind == "decision" and e.action == "promote" end)[1]
     assert.truthy(decision.detail:find('"policy":"default"', 1, true))
     assert.truthy(decision.detail:find('"inputs":{', 1, true))
+    -- list reads are recorded under their index, e.g. the first success metric
+    assert.truthy(decision.detail:find('"config.success_metrics.1":"conversion"', 1, true), decision.detail)
+    -- every logged change of recommendation carries its inputs (repeats are not logged)
+    local recs = events_where(eng, function(e) return e.kind == "decision" and e.actor == "policy:default" end)
+    assert.is_true(#recs >= 2, #recs .. " recommendation changes logged")
+    for _, e in ipairs(recs) do
+      assert.truthy(e.detail:find('"inputs":{"', 1, true), e.action .. ": " .. tostring(e.detail))
+    end
   end)
 
   it("rolls a canary back on an error spike, with the trigger and the numbers", function()
