@@ -651,18 +651,24 @@ int sl_engine_create_test(struct sl_engine *eng, const struct sl_test_config *cf
     char id[SL_ID_MAX + 1];
     if (!cfg)
         return sl_err_set(err, SL_EINVAL, "no test configuration");
+    uint64_t next = eng->next_id; /* a refused create uses up no id */
     if (sl_pick_id(eng, cfg->id, "t", id, err))
         return -1;
-    if (sl_engine_grow((void **)&eng->tests, eng->ntests, &eng->captests, sizeof(void *)))
+    if (sl_engine_grow((void **)&eng->tests, eng->ntests, &eng->captests, sizeof(void *))) {
+        eng->next_id = next;
         return sl_err_set(err, SL_ENOMEM, "out of memory");
+    }
     struct sl_test *t = sl_test_new(cfg, id, &eng->reg, sl_engine_now(eng), err);
-    if (!t)
+    if (!t) {
+        eng->next_id = next;
         return -1;
+    }
     eng->tests[eng->ntests++] = t;
     if (sl_engine_reindex(eng) || sl_engine_republish(eng, err)) {
         eng->ntests--;
         sl_test_delete(t);
         sl_engine_reindex_or_drop(eng);
+        eng->next_id = next;
         return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
     sl_note(eng, SL_EVENT_LIFECYCLE, id, cfg->created_by, "create", "", "draft", cfg->name, NAN);
@@ -890,18 +896,25 @@ int sl_engine_create_canary(struct sl_engine *eng, const struct sl_canary_config
     const struct sl_model *m = sl_registry_find(&eng->reg, c.model);
     if (!c.stable && m)
         c.stable = m->versions[m->live].version;
+    uint64_t next = eng->next_id; /* a refused create uses up no id */
     if (sl_pick_id(eng, c.id, "c", id, err))
         return -1;
-    if (sl_engine_grow((void **)&eng->canaries, eng->ncanaries, &eng->capcanaries, sizeof(void *)))
+    if (sl_engine_grow((void **)&eng->canaries, eng->ncanaries, &eng->capcanaries,
+                       sizeof(void *))) {
+        eng->next_id = next;
         return sl_err_set(err, SL_ENOMEM, "out of memory");
+    }
     struct sl_canary *k = sl_canary_new(&c, id, &eng->reg, sl_engine_now(eng), err);
-    if (!k)
+    if (!k) {
+        eng->next_id = next;
         return -1;
+    }
     eng->canaries[eng->ncanaries++] = k;
     if (sl_engine_reindex(eng) || sl_engine_republish(eng, err)) {
         eng->ncanaries--;
         sl_canary_delete(k);
         sl_engine_reindex_or_drop(eng);
+        eng->next_id = next;
         return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
     sl_note(eng, SL_EVENT_LIFECYCLE, id, c.created_by, "create", "", "preparing", c.name, NAN);

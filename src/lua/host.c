@@ -38,6 +38,7 @@ struct sl_host {
     char *cfg_text;          /* the last policies config parsed: the hooks of one test */
     cJSON *cfg_json;         /* come one after another, so one entry saves most parses */
     bool sole;               /* the call in progress is its hook's only configured policy */
+    size_t ndirty;           /* entries with dirty set */
 };
 
 void sl_host_opts_default(struct sl_host_opts *o)
@@ -136,8 +137,14 @@ int sl_host_dirty_states(struct sl_host *h,
         if (rc)
             return rc;
         e->dirty = false;
+        h->ndirty--;
     }
     return 0;
+}
+
+bool sl_host_states_dirty(const struct sl_host *h)
+{
+    return h->ndirty > 0;
 }
 
 size_t sl_host_log_count(const struct sl_host *h)
@@ -513,7 +520,10 @@ static void sl_host_succeeded(struct sl_host *h, struct sl_call *c)
     struct sl_host_entry *e = sl_host_entry(h, c->id, c->p->name, true);
     if (e) {
         e->failures = 0;
-        e->dirty |= !e->state || strcmp(e->state, c->state) != 0;
+        if (!e->dirty && (!e->state || strcmp(e->state, c->state) != 0)) {
+            e->dirty = true;
+            h->ndirty++;
+        }
         free(e->state);
         e->state = c->state;
         c->state = NULL;

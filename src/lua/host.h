@@ -66,6 +66,8 @@ int sl_host_set_state(struct sl_host *h, const char *id, const char *policy, con
 int sl_host_dirty_states(struct sl_host *h,
                          int (*fn)(void *ud, const char *id, const char *policy, const char *json),
                          void *ud);
+/* Whether any ctx.state changed since it was last handed to the store. */
+bool sl_host_states_dirty(const struct sl_host *h);
 
 /* The newest n ctx.log lines, oldest first: i-th line or NULL. */
 size_t sl_host_log_count(const struct sl_host *h);

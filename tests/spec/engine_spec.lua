@@ -141,6 +141,12 @@ describe("engine", function()
       assert.truthy(msg:find(want, 1, true), msg)
     end
     assert.are.equal(0, #eng:tests())
+    -- not even an id: the next ones are the first ones
+    assert.are.equal("t-1", basic_test(eng))
+    assert.is_nil(eng:create_test { name = "x", model = "ranker", control = "v1", treatment = "v9" })
+    assert.are.equal("t-2", basic_test(eng))
+    assert.is_nil(eng:create_canary { name = "c", model = "ranker", canary = "v9" })
+    assert.are.equal("c-3", assert(eng:create_canary { name = "c", model = "ranker", canary = "v2" }))
   end)
 
   it("ramps over virtual time and records the allocation history", function()
