@@ -377,7 +377,8 @@ static void sl_view_canary(lua_State *L, const struct sl_canary_info *k, double 
     sl_set_str(L, "name", c->name);
     sl_set_str(L, "model", c->model);
     sl_set_str(L, "status", sl_canary_status_name(k->status));
-    double age = k->started_at ? now - k->started_at : 0;
+    /* by status, not started_at != 0: a virtual clock may well start at 0 */
+    double age = k->status != SL_CANARY_PREPARING ? now - k->started_at : 0;
     sl_set_num(L, "age_seconds", age);
     sl_set_num(L, "age_hours", age / 3600.0);
     lua_createtable(L, 0, 2);
