@@ -46,6 +46,11 @@ int lsl_engine_create_canary(lua_State *L);
 /* Push one arm's metrics as a plain table (also used to build policy views,
  * in a policy's own state). [-0, +1, m] */
 void lsl_push_variant_metrics(lua_State *L, const struct sl_variant_metrics *m);
+/* Its parts: the counts and rates alone (a table without latency and
+ * metrics), the latency table, the custom metrics table. [-0, +1, m] */
+void lsl_push_variant_counts(lua_State *L, const struct sl_variant_metrics *m);
+void lsl_push_latency(lua_State *L, const struct sl_variant_metrics *m);
+void lsl_push_custom(lua_State *L, const struct sl_variant_metrics *m);
 /* Push a test's statistics (docs/policies.md, view.stats). [-0, +1, m] */
 void lsl_push_test_stats(lua_State *L, const struct sl_test_stats *s);
 int lsl_engine_models(lua_State *L);

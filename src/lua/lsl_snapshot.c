@@ -47,7 +47,7 @@ static void lsl_push_strings(lua_State *L, const char *const *v, size_t n)
 
 /* ---- metrics ------------------------------------------------------------------------- */
 
-static void lsl_push_latency(lua_State *L, const struct sl_variant_metrics *m)
+void lsl_push_latency(lua_State *L, const struct sl_variant_metrics *m)
 {
     static const char *const qnames[SL_NQUANTILES] = {"p50", "p90", "p95", "p99", "p999"};
     lua_createtable(L, 0, 10);
@@ -60,7 +60,7 @@ static void lsl_push_latency(lua_State *L, const struct sl_variant_metrics *m)
         lsl_set_num(L, qnames[q], m->quantiles[q]);
 }
 
-static void lsl_push_custom(lua_State *L, const struct sl_variant_metrics *m)
+void lsl_push_custom(lua_State *L, const struct sl_variant_metrics *m)
 {
     lua_createtable(L, 0, (int)m->nmetrics);
     for (size_t j = 0; j < m->nmetrics; j++) {
@@ -76,9 +76,7 @@ static void lsl_push_custom(lua_State *L, const struct sl_variant_metrics *m)
     }
 }
 
-/* Push {requests, successes, errors, error_rate, success_rate, throughput,
- * span_seconds, latency = {...}, metrics = {...}}. [-0, +1, m] */
-void lsl_push_variant_metrics(lua_State *L, const struct sl_variant_metrics *m)
+void lsl_push_variant_counts(lua_State *L, const struct sl_variant_metrics *m)
 {
     lua_createtable(L, 0, 10);
     lsl_set_int(L, "requests", (lua_Integer)m->requests);
@@ -88,6 +86,13 @@ void lsl_push_variant_metrics(lua_State *L, const struct sl_variant_metrics *m)
     lsl_set_num(L, "success_rate", m->requests ? 1 - m->error_rate : 0);
     lsl_set_num(L, "throughput", m->throughput);
     lsl_set_num(L, "span_seconds", m->span_seconds);
+}
+
+/* Push {requests, successes, errors, error_rate, success_rate, throughput,
+ * span_seconds, latency = {...}, metrics = {...}}. [-0, +1, m] */
+void lsl_push_variant_metrics(lua_State *L, const struct sl_variant_metrics *m)
+{
+    lsl_push_variant_counts(L, m);
     lsl_push_latency(L, m);
     lua_setfield(L, -2, "latency");
     lsl_push_custom(L, m);

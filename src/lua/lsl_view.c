@@ -114,6 +114,11 @@ static int sl_view_next(lua_State *L)
     lua_pushvalue(L, 2);
     if (!lua_next(L, 3)) /* STACK: proxy key backing [nextkey value] */
         return 0;
+    if (lua_islightuserdata(L, 4)) { /* an arm's hidden figures (below) */
+        lua_pop(L, 1);
+        if (!lua_next(L, 3))
+            return 0;
+    }
     if (!lua_isfunction(L, 5))
         sl_view_child(L, 5, 4);
     else
@@ -127,7 +132,7 @@ static int sl_view_pairs(lua_State *L)
 {
     lua_settop(L, 1);
     lua_getiuservalue(L, 1, 1);
-    sl_view_lazy_all(L, 1, 2); /* the root: every section, so pairs sees them */
+    sl_view_lazy_all(L, 1, 2); /* every section or part, so pairs sees them */
     lua_settop(L, 1);
     lua_pushcfunction(L, sl_view_next);
     lua_pushvalue(L, 1);
@@ -202,6 +207,38 @@ static void sl_push_strings(lua_State *L, const char *const *v, size_t n)
     }
 }
 
+/* An arm's table holds its counts and rates; latency and metrics (two more
+ * tables, most policies read neither) are built on first read from a copy of
+ * the figures kept under a light userdata key, which pairs() skips. */
+static const char sl_arm_key;
+
+static void sl_view_arm_push(lua_State *L, const struct sl_variant_metrics *m)
+{
+    lsl_push_variant_counts(L, m);
+    lua_pushlightuserdata(L, (void *)&sl_arm_key);
+    struct sl_variant_metrics *copy = lua_newuserdatauv(L, sizeof *copy, 0);
+    *copy = *m;
+    lua_rawset(L, -3);
+}
+
+/* Build part key of the arm table at b if b is an arm; false if it is not,
+ * or key is not a part. [-0, +0, m] */
+static bool sl_view_arm_part(lua_State *L, int b, const char *key)
+{
+    lua_pushlightuserdata(L, (void *)&sl_arm_key);
+    const struct sl_variant_metrics *m =
+        lua_rawget(L, b) == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
+    bool latency = m && strcmp(key, "latency") == 0, metrics = m && strcmp(key, "metrics") == 0;
+    if (latency)
+        lsl_push_latency(L, m);
+    else if (metrics)
+        lsl_push_custom(L, m);
+    if (latency || metrics)
+        lua_setfield(L, b, key);
+    lua_pop(L, 1);
+    return latency || metrics;
+}
+
 /* Both arms into the table at -1 under names a0/a1, over window (0: all). */
 static void sl_view_arms(lua_State *L, struct sl_engine *eng, const char *id, double window,
                          const char *a0, const char *a1)
@@ -210,7 +247,7 @@ static void sl_view_arms(lua_State *L, struct sl_engine *eng, const char *id, do
     for (int arm = 0; arm < 2; arm++) {
         if (sl_engine_metrics(eng, id, arm, window, &m, NULL))
             continue;
-        lsl_push_variant_metrics(L, &m);
+        sl_view_arm_push(L, &m);
         lua_setfield(L, -2, arm ? a1 : a0);
         if (arm == 1)
             sl_set_num(L, "span_seconds", m.span_seconds);
@@ -446,7 +483,7 @@ static bool sl_view_lazy(lua_State *L, const struct sl_view_ctx *c, const char *
     if (strcmp(key, a0) == 0 || strcmp(key, a1) == 0) {
         if (sl_engine_metrics(c->eng, c->id, strcmp(key, a1) == 0, 0, &m, NULL))
             return false;
-        lsl_push_variant_metrics(L, &m);
+        sl_view_arm_push(L, &m);
     } else if (strcmp(key, "stats") == 0) {
         sl_view_stats(L, c->eng, c->kind, c->id);
     } else if (strcmp(key, "config") == 0) {
@@ -484,7 +521,8 @@ static bool sl_view_lazy_at(lua_State *L, int proxy, int backing, int key)
     if (lua_type(L, key) != LUA_TSTRING)
         return false;
     const struct sl_view_ctx *c = sl_view_ctx_of(L, proxy);
-    return c && sl_view_lazy(L, c, lua_tostring(L, key), backing);
+    return c ? sl_view_lazy(L, c, lua_tostring(L, key), backing)
+             : sl_view_arm_part(L, backing, lua_tostring(L, key));
 }
 
 static void sl_view_lazy_all(lua_State *L, int proxy, int backing)
@@ -496,6 +534,10 @@ static void sl_view_lazy_all(lua_State *L, int proxy, int backing)
     for (size_t i = 0; c && i < sizeof keys / sizeof keys[0]; i++)
         if (lua_getfield(L, backing, keys[i]) == LUA_TNIL)
             (void)sl_view_lazy(L, c, keys[i], backing);
+    static const char *const parts[] = {"latency", "metrics"};
+    for (size_t i = 0; !c && i < 2; i++)
+        if (lua_getfield(L, backing, parts[i]) == LUA_TNIL)
+            (void)sl_view_arm_part(L, backing, parts[i]);
     lua_settop(L, backing);
 }
 

@@ -314,6 +314,34 @@ describe("policies in a running engine", function()
       assert.are.equal("integer:50.0 n=1", alert and alert.reason, id)
     end)
 
+    it("builds an arm's latency and metrics on first read; pairs sees them, nothing hidden", function()
+      write("mine.lua", [[
+        return { kind = 'guard', name = 'mine', version = '1',
+          evaluate = function(view, params, ctx)
+            local seen = {}
+            for _, arm in ipairs { view.treatment, view:window('5m').treatment } do
+              local keys = {}
+              for k, v in pairs(arm) do keys[#keys + 1] = type(k) .. ':' .. k .. (type(v) == 'number' and '' or '/' .. type(v)) end
+              table.sort(keys)
+              seen[#seen + 1] = table.concat(keys, ',')
+            end
+            local p99 = view.control.latency.p99
+            return { action = 'alert', reason = seen[1] .. ' | ' .. seen[2] .. ' | p99 ' .. p99 }
+          end }]])
+      local eng, id, tick = setup()
+      for i = 1, 40 do eng:record(id, i % 2 == 0 and "control" or "treatment", true, 20 + i) end
+      tick()
+      local alert = events_where(eng, function(e) return e.action == "alert" end)[1]
+      local want = "string:error_rate,string:errors,string:latency/userdata,string:metrics/userdata," ..
+                   "string:requests,string:span_seconds,string:success_rate,string:successes,string:throughput"
+      assert.truthy(alert, id)
+      local a, b, p99 = alert.reason:match("^(.-) | (.-) | p99 (.+)$")
+      assert.are.equal(want, a)
+      assert.are.equal(want, b)
+      assert.is_true(tonumber(p99) >= 58 and tonumber(p99) <= 61, p99)
+      assert.truthy(alert.detail:find('"control.latency.p99":', 1, true), alert.detail)
+    end)
+
     it("refuses a ctx.log stashed from an earlier call (regression: read a dead frame)", function()
       write("mine.lua", [[
         local stash
