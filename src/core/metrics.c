@@ -573,6 +573,41 @@ static void sl_mvar_set_shards(struct sl_mvar *v, const struct sl_mtotal *t)
     }
 }
 
+struct sl_mvar_prev { /* the totals at the previous roll, as checkpointed */
+    uint64_t n, errors;
+    double mean, m2;
+    uint32_t hist[SL_SKETCH_NCB];
+};
+
+static bool sl_count_ok(double x)
+{
+    return x >= 0 && x < 18446744073709551616.0; /* [0, 2^64): castable; NaN fails */
+}
+
+/* Why the figures of a checkpoint cannot be taken, or NULL. */
+static const char *sl_mvar_insane(const struct sl_mvar *v, const struct sl_mtotal *t,
+                                  const struct sl_mvar_prev *p, const double *prev_m,
+                                  const struct sl_wslot *slots, const double *slot_m)
+{
+    if (t->errors > t->n || p->errors > p->n || !isfinite(t->mean) || !(t->m2 >= 0) ||
+        !isfinite(p->mean) || !(p->m2 >= 0) || isnan(t->min) || isnan(t->max))
+        return "totals out of range (errors over requests, or a moment not finite)";
+    for (int j = 0; j < v->nmetrics; j++)
+        if (!isfinite(t->msum[j]) || !(t->msumsq[j] >= 0) || isnan(t->mmin[j]) || isnan(t->mmax[j]))
+            return "a custom metric's totals are not finite";
+    for (int i = 0; i < v->nslots; i++) {
+        const struct sl_wslot *w = &slots[i];
+        if (w->errors > w->n || !isfinite(w->mean) || !(w->m2 >= 0))
+            return "a window slot is out of range";
+    }
+    for (int i = 0; i < (v->nslots + 1) * v->nmetrics; i++) {
+        const double *m = i < v->nmetrics ? &prev_m[i * 3] : &slot_m[(i - v->nmetrics) * 3];
+        if (!sl_count_ok(m[0]) || !isfinite(m[1]) || !(m[2] >= 0))
+            return "a custom metric's window counts are out of range";
+    }
+    return NULL;
+}
+
 int sl_mvar_load(struct sl_mvar *v, const void *buf, size_t len, struct sl_err *err)
 {
     size_t need = sl_mvar_save(v, NULL, 0);
@@ -593,19 +628,42 @@ int sl_mvar_load(struct sl_mvar *v, const void *buf, size_t len, struct sl_err *
     memcpy(&sum, (const unsigned char *)buf + len - sizeof sum, sizeof sum);
     if (sum != XXH3_64bits(buf, len - sizeof sum))
         return sl_err_set(err, SL_EINVAL, "metrics checkpoint: checksum mismatch (corrupt)");
+    /* Read into scratch, check, then replace: a checkpoint with a good
+     * checksum may still carry values the readers cannot take (a crafted
+     * one, say: a negative count would later be cast to an integer). */
     struct sl_mtotal t;
     memset(&t, 0, sizeof t);
     sl_mvar_get_total(&c, &t, v->nmetrics);
     size_t mbytes = (size_t)v->nmetrics * 3 * sizeof(double);
-    GET(&c, v->prev_n);
-    GET(&c, v->prev_errors);
-    GET(&c, v->prev_mean);
-    GET(&c, v->prev_m2);
-    sl_get(&c, v->prev_hist, sizeof v->prev_hist);
-    sl_get(&c, v->prev_m, mbytes);
-    sl_get(&c, v->slots, (size_t)v->nslots * sizeof *v->slots);
-    sl_get(&c, v->slot_m, (size_t)v->nslots * mbytes);
-    v->started = h.started;
-    sl_mvar_set_shards(v, &t);
-    return 0;
+    size_t sbytes = (size_t)v->nslots * sizeof *v->slots;
+    struct sl_mvar_prev p;
+    GET(&c, p.n);
+    GET(&c, p.errors);
+    GET(&c, p.mean);
+    GET(&c, p.m2);
+    sl_get(&c, p.hist, sizeof p.hist);
+    char *scratch = malloc(mbytes + sbytes + (size_t)v->nslots * mbytes + 1);
+    if (!scratch)
+        return sl_err_set(err, SL_ENOMEM, "out of memory");
+    double *prev_m = (double *)scratch;
+    struct sl_wslot *slots = (struct sl_wslot *)(scratch + mbytes);
+    double *slot_m = (double *)(scratch + mbytes + sbytes);
+    sl_get(&c, prev_m, mbytes);
+    sl_get(&c, slots, sbytes);
+    sl_get(&c, slot_m, (size_t)v->nslots * mbytes);
+    const char *bad = sl_mvar_insane(v, &t, &p, prev_m, slots, slot_m);
+    if (!bad) {
+        v->prev_n = p.n;
+        v->prev_errors = p.errors;
+        v->prev_mean = p.mean;
+        v->prev_m2 = p.m2;
+        memcpy(v->prev_hist, p.hist, sizeof p.hist);
+        memcpy(v->prev_m, prev_m, mbytes);
+        memcpy(v->slots, slots, sbytes);
+        memcpy(v->slot_m, slot_m, (size_t)v->nslots * mbytes);
+        v->started = h.started;
+        sl_mvar_set_shards(v, &t);
+    }
+    free(scratch);
+    return bad ? sl_err_set(err, SL_EINVAL, "metrics checkpoint: %s", bad) : 0;
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "sluice.h"
 #include "tap.h"
 
@@ -169,8 +171,22 @@ int main(void)
        "a truncated checkpoint is refused");
     ok(sl_engine_load_metrics(b, "c1", 1, m0, len0, &err) == -1 && strstr(err.msg, "shape"),
        "a checkpoint of another shape (metrics declared) is refused");
+    /* a good checksum over impossible figures (a crafted checkpoint: found by
+     * fuzzing, a negative window count was later cast to an integer): the
+     * last 24 bytes before the checksum are the last window slot's
+     * {count, sum, sumsq} of the last metric */
+    memcpy(bad, m0, len0);
+    double neg = -27336.3;
+    memcpy(bad + len0 - 8 - 24, &neg, sizeof neg);
+    uint64_t sum = XXH3_64bits(bad, len0 - 8);
+    memcpy(bad + len0 - 8, &sum, sizeof sum);
+    ok(sl_engine_load_metrics(b, "t1", 0, bad, len0, &err) == -1 && strstr(err.msg, "out of range"),
+       "a checksummed checkpoint with a negative window count is refused (%s)", err.msg);
     sl_engine_metrics(b, "t1", 0, 0, &after, NULL);
     ok(before.requests == after.requests, "refused checkpoints changed nothing");
+    struct sl_variant_metrics win;
+    ok(sl_engine_metrics(b, "t1", 0, 3600, &win, NULL) == 0 && win.metrics[0].count < 1000000,
+       "and windowed reads still work (clicks %llu)", (unsigned long long)win.metrics[0].count);
     ok(sl_engine_restore_test(b, ti.config, &ts, &err) == -1 && err.code == SL_EEXIST,
        "restoring an id twice is refused");
     struct sl_test_state weird = ts;
