@@ -18,9 +18,10 @@
  *   - Strings returned by sl_engine_route stay valid on the calling thread until
  *     that thread's next route/record call on the same engine (or engine
  *     destruction). Copy them if you need them longer.
- *   - Retired routing snapshots are freed at sl_engine_tick once every thread
- *     that ever routed has made a later route/record call; a thread that stops
- *     routing for good should call sl_engine_thread_detach.
+ *   - Retired routing snapshots are freed at the next publish (any writer call
+ *     that changes routing) or sl_engine_tick once every thread that ever
+ *     routed has made a later route/record call; a thread that stops routing
+ *     for good should call sl_engine_thread_detach.
  *
  * Error convention: functions return 0 (or a pointer) on success, -1 (or NULL)
  * on failure and fill the caller-supplied struct sl_err, which may be NULL.

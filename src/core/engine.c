@@ -538,8 +538,13 @@ int sl_engine_republish(struct sl_engine *eng, struct sl_err *err)
         if (b.e[i].nov)
             free((void *)b.e[i].ov);
     free(b.e);
-    if (rc == 0)
+    if (rc == 0) {
         eng->dirty = false;
+        /* Free the snapshots no reader can still see now, not only at the
+         * next tick: starting N tests between ticks kept N snapshots of up to
+         * N entries each (RSS grew with N^2: 2.8 GiB for 2,000 tests). */
+        sl_router_reclaim(&eng->router);
+    }
     return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "engine.h"
 #include "sluice.h"
 #include "tap.h"
 
@@ -570,8 +571,28 @@ static void test_bug_route_id_dangles_after_eviction(void)
        status);
 }
 
+/* Each publish retires the previous routing snapshot; they were freed only at
+ * a tick, so starting N tests between ticks kept N snapshots of up to N
+ * entries (RSS grew with N^2). Now each publish frees what no reader sees. */
+static void test_bug_snapshots_pile_up_between_ticks(void)
+{
+    struct sl_engine *e = new_engine(10);
+    char id[32], model[32];
+    bool started = true;
+    for (int i = 0; i < 100 && started; i++) {
+        snprintf(id, sizeof id, "pile-%d", i);
+        snprintf(model, sizeof model, "pile-m%d", i);
+        started = start_test(e, id, model, SL_ROUTING_HASH, 50) == 0;
+    }
+    ok(started, "snapshots_pile_up: 100 tests started without a tick");
+    size_t left = sl_router_reclaim(&e->router);
+    ok(left == 0, "snapshots_pile_up: no retired snapshot was left for the tick (%zu)", left);
+    sl_engine_delete(e);
+}
+
 int main(void)
 {
+    test_bug_snapshots_pile_up_between_ticks();
     test_uniformity();
     test_monotone_ramp();
     test_scheduled_ramp();
