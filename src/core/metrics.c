@@ -154,6 +154,12 @@ void sl_moments_merge(uint64_t *na, double *meana, double *m2a, uint64_t nb, dou
 {
     if (nb == 0)
         return;
+    if (*na == 0) { /* the general formula would compute inf * 0 for a far-out mean */
+        *na = nb;
+        *meana = meanb;
+        *m2a = m2b;
+        return;
+    }
     uint64_t n = *na + nb;
     double delta = meanb - *meana;
     *m2a += m2b + delta * delta * ((double)*na * (double)nb / (double)n);
@@ -405,7 +411,7 @@ void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *cons
     for (int j = 0; j < v->nmetrics; j++) {
         struct sl_metric_stats *m = &out->metrics[j];
         m->name = names ? names[j] : NULL;
-        m->count = (uint64_t)macc[j * 3];
+        m->count = macc[j * 3] > 0 ? (uint64_t)macc[j * 3] : 0; /* sums of whole counts */
         m->sum = macc[j * 3 + 1];
         m->sumsq = macc[j * 3 + 2];
         m->min = m->max = NAN;
@@ -592,12 +598,31 @@ static const char *sl_mvar_insane(const struct sl_mvar *v, const struct sl_mtota
     if (t->errors > t->n || p->errors > p->n || !isfinite(t->mean) || !(t->m2 >= 0) ||
         !isfinite(p->mean) || !(p->m2 >= 0) || isnan(t->min) || isnan(t->max))
         return "totals out of range (errors over requests, or a moment not finite)";
+    double lmax = SL_LATENCY_MAX_MS;
+    if (t->n && !(t->mean >= 0 && t->mean <= lmax && t->min >= 0 && t->min <= t->max &&
+                  t->max <= lmax && t->m2 <= (double)t->n * lmax * lmax))
+        return "latency totals outside what can be recorded";
+    if (p->n > t->n || p->errors > t->errors) /* the next roll would subtract */
+        return "totals at the last roll exceed the totals";
+    for (int j = 0; j < v->nmetrics; j++)
+        if (!(prev_m[j * 3] <= (double)t->mcount[j]))
+            return "a custom metric's count at the last roll exceeds its total";
+    if (p->n && !(p->mean >= 0 && p->mean <= lmax && p->m2 <= (double)p->n * lmax * lmax))
+        return "latency totals at the last roll outside what can be recorded";
+    bool empty = t->mean == 0 && t->m2 == 0 && t->min == INFINITY && t->max == -INFINITY;
+    for (int i = 0; empty && i < SL_SKETCH_NB; i++)
+        empty = t->hist[i] == 0;
+    for (int j = 0; empty && j < v->nmetrics; j++)
+        empty = t->mcount[j] == 0 && t->msum[j] == 0 && t->msumsq[j] == 0;
+    if (t->n == 0 && !empty) /* a variant with no results has nothing else either */
+        return "totals out of range (figures without any request)";
     for (int j = 0; j < v->nmetrics; j++)
         if (!isfinite(t->msum[j]) || !(t->msumsq[j] >= 0) || isnan(t->mmin[j]) || isnan(t->mmax[j]))
             return "a custom metric's totals are not finite";
     for (int i = 0; i < v->nslots; i++) {
         const struct sl_wslot *w = &slots[i];
-        if (w->errors > w->n || !isfinite(w->mean) || !(w->m2 >= 0))
+        if (w->errors > w->n || !(w->mean >= 0 && w->mean <= lmax) || !(w->m2 >= 0) ||
+            w->m2 > (double)w->n * lmax * lmax)
             return "a window slot is out of range";
     }
     for (int i = 0; i < (v->nslots + 1) * v->nmetrics; i++) {
