@@ -113,8 +113,8 @@ static void sl_fill_welch(struct sl_metric_analysis *m, struct sl_summary x, str
                           double alpha)
 {
     struct sl_welch w;
-    m->n1 = (uint64_t)x.n;
-    m->n2 = (uint64_t)y.n;
+    m->n1 = x.n < 0x1p64 ? (uint64_t)x.n : UINT64_MAX; /* a count near 2^64 rounds up to it */
+    m->n2 = y.n < 0x1p64 ? (uint64_t)y.n : UINT64_MAX;
     m->mean1 = x.mean;
     m->mean2 = y.mean;
     m->valid = x.n >= 2 && y.n >= 2 &&

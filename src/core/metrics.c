@@ -587,7 +587,7 @@ struct sl_mvar_prev { /* the totals at the previous roll, as checkpointed */
 
 static bool sl_count_ok(double x)
 {
-    return x >= 0 && x < 18446744073709551616.0; /* [0, 2^64): castable; NaN fails */
+    return x >= 0 && x <= 9007199254740992.0; /* [0, 2^53]: exact, castable; NaN fails */
 }
 
 /* Why the figures of a checkpoint cannot be taken, or NULL. */
@@ -595,6 +595,9 @@ static const char *sl_mvar_insane(const struct sl_mvar *v, const struct sl_mtota
                                   const struct sl_mvar_prev *p, const double *prev_m,
                                   const struct sl_wslot *slots, const double *slot_m)
 {
+    const uint64_t exact = 1ull << 53; /* the statistics count in doubles */
+    if (t->n > exact)
+        return "more requests than the statistics can count exactly (2^53)";
     if (t->errors > t->n || p->errors > p->n || !isfinite(t->mean) || !(t->m2 >= 0) ||
         !isfinite(p->mean) || !(p->m2 >= 0) || isnan(t->min) || isnan(t->max))
         return "totals out of range (errors over requests, or a moment not finite)";
@@ -617,12 +620,13 @@ static const char *sl_mvar_insane(const struct sl_mvar *v, const struct sl_mtota
     if (t->n == 0 && !empty) /* a variant with no results has nothing else either */
         return "totals out of range (figures without any request)";
     for (int j = 0; j < v->nmetrics; j++)
-        if (!isfinite(t->msum[j]) || !(t->msumsq[j] >= 0) || isnan(t->mmin[j]) || isnan(t->mmax[j]))
+        if (t->mcount[j] > exact || !isfinite(t->msum[j]) || !(t->msumsq[j] >= 0) ||
+            isnan(t->mmin[j]) || isnan(t->mmax[j]))
             return "a custom metric's totals are not finite";
     for (int i = 0; i < v->nslots; i++) {
         const struct sl_wslot *w = &slots[i];
-        if (w->errors > w->n || !(w->mean >= 0 && w->mean <= lmax) || !(w->m2 >= 0) ||
-            w->m2 > (double)w->n * lmax * lmax)
+        if (w->n > exact || w->errors > w->n || !(w->mean >= 0 && w->mean <= lmax) ||
+            !(w->m2 >= 0) || w->m2 > (double)w->n * lmax * lmax)
             return "a window slot is out of range";
     }
     for (int i = 0; i < (v->nslots + 1) * v->nmetrics; i++) {
