@@ -20,6 +20,9 @@ void sl_lua_push_json(lua_State *L, const cJSON *j)
         lua_pushstring(L, j->valuestring);
     } else if (cJSON_IsArray(j) || cJSON_IsObject(j)) {
         bool array = cJSON_IsArray(j);
+        /* Each level holds a table and a child: nesting up to cJSON's limit
+         * outgrows the LUA_MINSTACK slots a C function is given. */
+        luaL_checkstack(L, 3, "JSON nested too deeply");
         lua_createtable(L, array ? cJSON_GetArraySize(j) : 0, array ? 0 : 4);
         lua_Integer i = 0;
         for (const cJSON *c = j->child; c; c = c->next) {
@@ -66,6 +69,12 @@ static cJSON *sl_json_from(lua_State *L, int idx, int depth, struct sl_err *err)
 
 static cJSON *sl_json_table(lua_State *L, int idx, int depth, struct sl_err *err)
 {
+    /* A level holds a key and a value while the next one is converted: 33
+     * levels outgrow the LUA_MINSTACK slots a C function is given. */
+    if (!lua_checkstack(L, 4)) {
+        sl_err_set(err, SL_ENOMEM, "Lua stack exhausted");
+        return NULL;
+    }
     lua_Integer n = sl_json_array_len(L, idx);
     cJSON *out = n > 0 ? cJSON_CreateArray() : cJSON_CreateObject();
     if (!out)

@@ -14,7 +14,8 @@
 
 #include "core/err.h"
 
-/* Push j as a Lua value (objects and arrays become tables). [-0, +1, m] */
+/* Push j as a Lua value (objects and arrays become tables). Raises when the
+ * nesting needs more stack than Lua can give. [-0, +1, e] */
 void sl_lua_push_json(lua_State *L, const cJSON *j);
 
 /* Convert the value at idx to a new cJSON tree (NULL with err on a value that

@@ -634,13 +634,18 @@ static bool sl_admin_peer_ok(int fd, unsigned *uid)
 
 static void sl_admin_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
+    (void)loop;
     (void)revents;
     struct sl_admin *a = sl_container_of(w, struct sl_admin, accept_w);
     int fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     unsigned uid = 0;
-    if (fd < 0)
-        return;
-    struct sl_admin_conn *c = sl_admin_peer_ok(fd, &uid) ? calloc(1, sizeof *c) : NULL;
+    if (fd >= 0)
+        (void)sl_admin_adopt(a, fd, sl_admin_peer_ok(fd, &uid), uid);
+}
+
+int sl_admin_adopt(struct sl_admin *a, int fd, bool peer_ok, unsigned uid)
+{
+    struct sl_admin_conn *c = peer_ok ? calloc(1, sizeof *c) : NULL;
     if (c)
         c->sb = sl_sandbox_new(&a->limits, NULL);
     if (!c || !c->sb) {
@@ -654,7 +659,7 @@ static void sl_admin_accept(struct ev_loop *loop, ev_io *w, int revents)
         }
         free(c);
         close(fd);
-        return;
+        return -1;
     }
     c->fd = fd;
     c->uid = uid;
@@ -663,13 +668,13 @@ static void sl_admin_accept(struct ev_loop *loop, ev_io *w, int revents)
     ev_io_init(&c->w, sl_admin_read, fd, EV_READ);
     ev_timer_init(&c->more, sl_admin_more, 0, 0);
     ev_io_init(&c->ww, sl_admin_writable, fd, EV_WRITE);
-    ev_io_start(loop, &c->w);
+    ev_io_start(a->loop, &c->w);
     c->next = a->conns;
     a->conns = c;
+    return 0;
 }
 
-int sl_admin_start(struct sl_admin *a, struct ev_loop *loop, struct sl_daemon *d, const char *path,
-                   struct sl_err *err)
+void sl_admin_init(struct sl_admin *a, struct ev_loop *loop, struct sl_daemon *d)
 {
     memset(a, 0, sizeof *a);
     a->loop = loop;
@@ -679,6 +684,12 @@ int sl_admin_start(struct sl_admin *a, struct ev_loop *loop, struct sl_daemon *d
     a->limits.instructions = 200000000; /* an operator's query may do real work... */
     a->limits.wall_ms = 250;            /* ...but the loop serves HTTP again soon */
     a->limits.memory_bytes = 64u << 20;
+}
+
+int sl_admin_start(struct sl_admin *a, struct ev_loop *loop, struct sl_daemon *d, const char *path,
+                   struct sl_err *err)
+{
+    sl_admin_init(a, loop, d);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof sa.sun_path)
         return sl_err_set(err, SL_EINVAL, "admin socket path too long: %s", path);

@@ -19,6 +19,8 @@
 #ifndef SL_ADMIN_H
 #define SL_ADMIN_H
 
+#include <stdbool.h>
+
 #include "loop.h"
 #include "sandbox.h"
 
@@ -38,6 +40,13 @@ struct sl_admin {
 /* Listen on path (an existing socket file is replaced). */
 int sl_admin_start(struct sl_admin *a, struct ev_loop *loop, struct sl_daemon *d, const char *path,
                    struct sl_err *err);
+/* Fill *a as sl_admin_start does, without a socket: connections then come
+ * only through sl_admin_adopt (the fuzz targets use a socketpair). */
+void sl_admin_init(struct sl_admin *a, struct ev_loop *loop, struct sl_daemon *d);
+/* Serve fd, a connected non-blocking stream socket, as a REPL connection of
+ * user uid; peer_ok false refuses it as a foreign user is refused. fd is
+ * taken: closed with the connection, or at once on refusal (then -1). */
+int sl_admin_adopt(struct sl_admin *a, int fd, bool peer_ok, unsigned uid);
 void sl_admin_stop(struct sl_admin *a);
 
 #endif

@@ -55,7 +55,21 @@ static int sl_api_json(struct sl_http_response *res, int status, cJSON *j)
     return rc;
 }
 
-/* Token and content type checks for mutating routes; 0 if the request may go on. */
+/* Whether a JSON text escapes a NUL (\u0000) anywhere: cJSON would decode it
+ * into a C string that silently ends there ("a\u0000b" is "a"). */
+static bool sl_api_has_nul_escape(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u' && i + 5 < n && strncmp(s + i + 2, "0000", 4) == 0)
+            return true;
+        i++; /* skip the escaped character, so "\\\\u0000" is text */
+    }
+    return false;
+}
+
+/* Token, content type and NUL checks for mutating routes; 0 if the request may go on. */
 static int sl_api_guard(struct sl_daemon *d, const struct sl_http_request *req,
                         struct sl_http_response *res)
 {
@@ -71,6 +85,10 @@ static int sl_api_guard(struct sl_daemon *d, const struct sl_http_request *req,
         strncmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
         sl_http_respond_error(res, 415, "unsupported_media_type", "send application/json, not %s",
                               ct);
+        return -1;
+    }
+    if (sl_api_has_nul_escape(req->body, req->body_len)) {
+        sl_http_respond_error(res, 400, "bad_json", "strings must not contain NUL (\\u0000)");
         return -1;
     }
     return 0;
@@ -274,6 +292,23 @@ static int sl_api_one(void *ud, const struct sl_http_request *req, struct sl_htt
     return sl_api_json(res, 200, j);
 }
 
+/* A verb's body is an object with at most a string "reason" and "trigger":
+ * anything else is a 400 before the verb runs (it used to be ignored, so
+ * {"reason": 5} or "now" still paused or started). -1 with res filled. */
+static int sl_api_verb_body_check(const cJSON *body, struct sl_http_response *res)
+{
+    if (!cJSON_IsObject(body))
+        return sl_http_respond_error(res, 400, "invalid", "expected an object"), -1;
+    for (const cJSON *k = body->child; k; k = k->next) {
+        if (strcmp(k->string, "reason") != 0 && strcmp(k->string, "trigger") != 0)
+            return sl_http_respond_error(res, 400, "invalid", "unknown key '%s'", k->string), -1;
+        if (!cJSON_IsString(k))
+            return sl_http_respond_error(res, 400, "invalid", "%s: expected a string", k->string),
+                   -1;
+    }
+    return 0;
+}
+
 /* POST /v1/{tests,canaries}/{id}/{verb} with an optional {"reason", "trigger"}. */
 static int sl_api_verb(void *ud, const struct sl_http_request *req, struct sl_http_response *res)
 {
@@ -291,6 +326,10 @@ static int sl_api_verb(void *ud, const struct sl_http_request *req, struct sl_ht
     cJSON *body = sl_api_body(req, res);
     if (!body)
         return 0;
+    if (sl_api_verb_body_check(body, res)) {
+        cJSON_Delete(body);
+        return 0;
+    }
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(body, "reason");
     const cJSON *tr = cJSON_GetObjectItemCaseSensitive(body, "trigger");
     const char *reason = cJSON_IsString(r) ? r->valuestring : NULL;
@@ -481,8 +520,10 @@ static int sl_api_events(void *ud, const struct sl_http_request *req, struct sl_
     const char *s = sl_http_query(req, "since"), *l = sl_http_query(req, "limit");
     char *end = NULL;
     double since = s ? strtod(s, &end) : 0, limit = l ? strtod(l, NULL) : 100;
-    if ((s && (*end || since < 0)) || !(limit >= 1 && limit <= 10000))
-        return sl_http_respond_error(res, 400, "invalid", "since must be >= 0, limit 1..10000");
+    /* since becomes a uint64_t: NaN and 2^64 or more are refused, not converted. */
+    if ((s && (*end || !(since >= 0 && since < 0x1p64))) || !(limit >= 1 && limit <= 10000))
+        return sl_http_respond_error(res, 400, "invalid",
+                                     "since must be in [0, 2^64), limit 1..10000");
     cJSON *o = cJSON_CreateObject();
     struct sl_api_evlist list = {cJSON_AddArrayToObject(o, "events")};
     struct sl_err err;

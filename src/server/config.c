@@ -21,6 +21,7 @@ void sl_config_default(struct sl_config *c, const char *builtin_policies)
                  builtin_policies);
     c->tick_ms = 1000;
     c->checkpoint_ms = 1000;
+    c->max_tests = 100;
     c->max_body_bytes = 1 << 20;
     c->max_header_bytes = 8192;
     c->idle_timeout_ms = 30000;
@@ -109,6 +110,8 @@ static int sl_file_key(struct sl_config *c, const cJSON *v, struct sl_err *err)
         return sl_file_number(v, &c->tick_ms, 10, 3600000, err);
     if (strcmp(k, "checkpoint_ms") == 0)
         return sl_file_number(v, &c->checkpoint_ms, 10, 3600000, err);
+    if (strcmp(k, "max_tests") == 0)
+        return sl_file_number(v, &c->max_tests, 1, 100000, err);
     if (strcmp(k, "idle_timeout_ms") == 0)
         return sl_file_number(v, &c->idle_timeout_ms, 100, 3600000, err);
     if (strcmp(k, "clock_speed") == 0)
@@ -156,6 +159,13 @@ int sl_config_load_file(struct sl_config *c, const char *path, struct sl_err *er
     char *text = sl_read_text(path, err);
     if (!text)
         return -1;
+    int rc = sl_config_load_text(c, text, path, err);
+    free(text);
+    return rc;
+}
+
+int sl_config_load_text(struct sl_config *c, const char *text, const char *path, struct sl_err *err)
+{
     cJSON *root = cJSON_Parse(text);
     int rc = 0;
     if (!cJSON_IsObject(root))
@@ -171,7 +181,6 @@ int sl_config_load_file(struct sl_config *c, const char *path, struct sl_err *er
         snprintf(err->msg, sizeof err->msg, "%.100s: %.200s", path, msg);
     }
     cJSON_Delete(root);
-    free(text);
     return rc;
 }
 
@@ -181,14 +190,16 @@ const char *sl_config_usage(void)
 {
     return "usage: sluiced [--config FILE] [options]\n"
            "  --config FILE        JSON config (keys: listen, data_dir, policy_dirs, tick_ms,\n"
-           "                       checkpoint_ms, token, max_body_bytes, max_header_bytes,\n"
-           "                       idle_timeout_ms, log_level, allow_remote, clock_speed)\n"
+           "                       checkpoint_ms, max_tests, token, max_body_bytes,\n"
+           "                       max_header_bytes, idle_timeout_ms, log_level, allow_remote,\n"
+           "                       clock_speed)\n"
            "  --listen ADDR:PORT   default 127.0.0.1:7070\n"
            "  --data DIR           data directory (SQLite, admin socket); default ./sluice-data\n"
            "  --policies DIR       add a policy directory (after the built-in one)\n"
            "  --token TOKEN        require 'Authorization: Bearer TOKEN' on mutating calls\n"
            "  --tick-ms N          evaluation tick (default 1000)\n"
            "  --checkpoint-ms N    metric checkpoint interval (default 1000)\n"
+           "  --max-tests N        tests active at once (starting/running/paused; default 100)\n"
            "  --log-level LEVEL    error | warn | info | debug\n"
            "  --allow-remote       allow a non-loopback listen address without a token\n"
            "  --version, --help\n";
@@ -222,6 +233,8 @@ static int sl_flag(struct sl_config *c, const char *f, const char *v, struct sl_
         return sl_set_number(&c->tick_ms, d, 10, 3600000, "tick_ms", err);
     if (strcmp(f, "--checkpoint-ms") == 0)
         return sl_set_number(&c->checkpoint_ms, d, 10, 3600000, "checkpoint_ms", err);
+    if (strcmp(f, "--max-tests") == 0)
+        return sl_set_number(&c->max_tests, d, 1, 100000, "max_tests", err);
     return sl_err_set(err, SL_EINVAL, "unknown option '%s' (see --help)", f);
 }
 
@@ -252,9 +265,9 @@ int sl_config_parse_args(struct sl_config *c, int argc, char **argv, int *exit_n
             c->allow_remote = true;
             continue;
         }
-        static const char *const with_value[] = {"--config",  "--listen",        "--data",
-                                                 "--token",   "--policies",      "--log-level",
-                                                 "--tick-ms", "--checkpoint-ms", NULL};
+        static const char *const with_value[] = {
+            "--config",    "--listen",  "--data",          "--token",     "--policies",
+            "--log-level", "--tick-ms", "--checkpoint-ms", "--max-tests", NULL};
         size_t k = 0;
         while (with_value[k] && strcmp(with_value[k], f) != 0)
             k++;

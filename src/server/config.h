@@ -22,6 +22,7 @@ struct sl_config {
     char policy_dirs[SL_CONFIG_MAX_DIRS][512];
     size_t npolicy_dirs;
     double tick_ms, checkpoint_ms;
+    double max_tests; /* engine's max_tests (active tests); read at start-up */
     char token[256];
     size_t max_body_bytes, max_header_bytes;
     double idle_timeout_ms;
@@ -33,6 +34,10 @@ struct sl_config {
 
 void sl_config_default(struct sl_config *c, const char *builtin_policies);
 int sl_config_load_file(struct sl_config *c, const char *path, struct sl_err *err);
+/* The same from the file's text (NUL-terminated, borrowed); path names it
+ * in messages and becomes c->config_file. */
+int sl_config_load_text(struct sl_config *c, const char *text, const char *path,
+                        struct sl_err *err);
 /* A whole text file of at most 1 MiB, NUL-terminated (malloc'd), or NULL
  * with *err naming the path. Config files and simulate scenarios use it. */
 char *sl_read_text(const char *path, struct sl_err *err);

@@ -755,6 +755,18 @@ static int sl_http_on_headers(http_parser *p)
     struct sl_http_conn *c = p->data;
     size_t max = c->srv->opts.max_body_bytes;
     c->arena[c->alen++] = '\0'; /* ends the last string */
+    /* http-parser takes any one-digit version, and HTTP/0.9 "GET /x", and
+     * keeps the blank in "Host : x" as part of the name (RFC 9112 5.1: a
+     * server must answer 400, or requests get smuggled past a proxy that
+     * reads them differently). */
+    if (p->http_major != 1)
+        return sl_conn_refuse(c, 505, "version_not_supported",
+                              "HTTP/%d.%d is not supported: send HTTP/1.1 or HTTP/1.0",
+                              p->http_major, p->http_minor);
+    for (size_t i = 0; i < c->nheaders; i++)
+        if (strpbrk(c->headers[i].name, " \t"))
+            return sl_conn_refuse(c, 400, "bad_request", "whitespace in the header name \"%.40s\"",
+                                  c->headers[i].name);
     if (p->flags & F_CHUNKED)
         return sl_conn_refuse(c, 411, "length_required",
                               "chunked request bodies are not supported: send Content-Length");
@@ -1109,9 +1121,16 @@ static void sl_srv_on_accept(struct ev_loop *loop, ev_io *w, int revents)
         }
         if (fd < 0)
             continue; /* ECONNABORTED, EINTR, ... */
-        if (s->nconns >= s->opts.max_connections || !sl_conn_new(s, fd))
-            sl_srv_refuse(s, fd);
+        (void)sl_http_server_adopt(s, fd);
     }
+}
+
+int sl_http_server_adopt(struct sl_http_server *s, int fd)
+{
+    if (s->nconns < s->opts.max_connections && sl_conn_new(s, fd))
+        return 0;
+    sl_srv_refuse(s, fd);
+    return -1;
 }
 
 static void sl_srv_on_backoff(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1272,8 +1291,8 @@ void sl_http_opts_default(struct sl_http_opts *o)
     };
 }
 
-int sl_http_server_start(struct sl_http_server *s, struct ev_loop *loop,
-                         const struct sl_http_opts *o, struct sl_err *err)
+int sl_http_server_init(struct sl_http_server *s, struct ev_loop *loop,
+                        const struct sl_http_opts *o, struct sl_err *err)
 {
     memset(s, 0, sizeof *s);
     s->fd = -1;
@@ -1283,11 +1302,18 @@ int sl_http_server_start(struct sl_http_server *s, struct ev_loop *loop,
         s->opts = *o;
     else
         sl_http_opts_default(&s->opts);
-    if (sl_srv_check(s, err) < 0 || sl_srv_listen(s, err) < 0)
-        return -1;
-    ev_io_init(&s->accept_w, sl_srv_on_accept, s->fd, EV_READ);
-    ev_io_start(loop, &s->accept_w);
+    ev_init(&s->accept_w, sl_srv_on_accept); /* stopping it is harmless before listening */
     ev_init(&s->backoff_w, sl_srv_on_backoff);
+    return sl_srv_check(s, err);
+}
+
+int sl_http_server_start(struct sl_http_server *s, struct ev_loop *loop,
+                         const struct sl_http_opts *o, struct sl_err *err)
+{
+    if (sl_http_server_init(s, loop, o, err) < 0 || sl_srv_listen(s, err) < 0)
+        return -1;
+    ev_io_set(&s->accept_w, s->fd, EV_READ);
+    ev_io_start(loop, &s->accept_w);
     return 0;
 }
 

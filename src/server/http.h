@@ -137,6 +137,18 @@ void sl_http_opts_default(struct sl_http_opts *o);
 int sl_http_server_start(struct sl_http_server *s, struct ev_loop *loop,
                          const struct sl_http_opts *o, struct sl_err *err);
 
+/* Like sl_http_server_start without the listener (o->listen is not used):
+ * connections come only through sl_http_server_adopt. Tests and the fuzz
+ * targets drive the server over a socketpair this way. */
+int sl_http_server_init(struct sl_http_server *s, struct ev_loop *loop,
+                        const struct sl_http_opts *o, struct sl_err *err);
+
+/* Serve fd, a connected non-blocking stream socket (accepted, or one end of
+ * a socketpair), as a new connection. fd is taken: it is closed with the
+ * connection, or at once after a 503 when the server is at max_connections
+ * or out of memory (then -1). */
+int sl_http_server_adopt(struct sl_http_server *s, int fd);
+
 /* Close every connection (pending output is dropped) and the listener.
  * Never from inside a handler: the connection being served would be freed. */
 void sl_http_server_stop(struct sl_http_server *s);
