@@ -627,6 +627,10 @@ int sl_engine_restore_canary(struct sl_engine *eng, const struct sl_canary_confi
 /* Events restored from a store keep their sequence numbers: later events
  * continue after the highest one seen. */
 void sl_engine_set_next_seq(struct sl_engine *eng, uint64_t next);
+/* Generated ids (t-N, c-N) continue from next or above: a store that saw
+ * t-41 sets 42, so an id evicted from history is never handed out again
+ * (only raises). */
+void sl_engine_set_next_id(struct sl_engine *eng, uint64_t next);
 
 /* ---- events --------------------------------------------------------------- */
 

@@ -570,6 +570,17 @@ static void sl_history_evict(struct sl_engine *eng)
         return; /* the tick evicts once it no longer holds object pointers */
     while (eng->nhist > (size_t)eng->opts.history) {
         struct sl_hist_item *it = &eng->hist[--eng->nhist];
+        /* Said, so a store forgets it too (the object is retired, not freed:
+         * its id is still readable here). */
+        bool test = it->kind == SL_KIND_TEST;
+        const char *id =
+            test ? ((struct sl_test *)it->obj)->cfg.id : ((struct sl_canary *)it->obj)->cfg.id;
+        int status =
+            test ? ((struct sl_test *)it->obj)->status : ((struct sl_canary *)it->obj)->status;
+        char why[64];
+        snprintf(why, sizeof why, "history keeps the newest %d", eng->opts.history);
+        sl_note(eng, SL_EVENT_LIFECYCLE, id, "engine", "evict",
+                test ? sl_test_status_name(status) : sl_canary_status_name(status), "", why, NAN);
         (void)sl_router_retire(
             &eng->router, it->kind == SL_KIND_TEST ? sl_retired_test : sl_retired_canary, it->obj);
         eng->dirty = true;

@@ -46,6 +46,12 @@ void sl_engine_set_next_seq(struct sl_engine *eng, uint64_t next)
         eng->events.next_seq = next;
 }
 
+void sl_engine_set_next_id(struct sl_engine *eng, uint64_t next)
+{
+    if (next > eng->next_id)
+        eng->next_id = next;
+}
+
 /* ---- tests ------------------------------------------------------------------------ */
 
 int sl_engine_test_state(const struct sl_engine *eng, const char *id, struct sl_test_state *out,

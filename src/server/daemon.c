@@ -57,8 +57,11 @@ static void sl_daemon_mark(struct sl_daemon *d, const char *id)
 static void sl_daemon_sink(void *ud, const struct sl_event *e)
 {
     struct sl_daemon *d = ud;
-    if (d->loading)
-        return; /* restoring what the store already holds */
+    if (d->loading) { /* restoring what the store already holds, except: */
+        if (e->kind == SL_EVENT_LIFECYCLE && strcmp(e->action, "evict") == 0)
+            sl_daemon_mark(d, e->subject); /* beyond the history: goes from the store too */
+        return;
+    }
     sl_prom_count_event(&d->prom, e);
     if (e->kind == SL_EVENT_MODEL)
         d->models_dirty = true;
@@ -122,7 +125,9 @@ static void sl_daemon_clear(struct sl_daemon *d)
 
 int sl_daemon_flush(struct sl_daemon *d, struct sl_err *err)
 {
-    if (!d->have_store || (!d->npending && !d->ndirty && !d->models_dirty)) {
+    /* A policy may change its ctx.state in a tick that emits no event. */
+    bool states = d->host && sl_host_states_dirty(d->host);
+    if (!d->have_store || (!d->npending && !d->ndirty && !d->models_dirty && !states)) {
         sl_daemon_clear(d);
         return 0;
     }
@@ -307,6 +312,7 @@ static int sl_daemon_engine(struct sl_daemon *d, struct sl_err *err)
     sl_engine_opts_default(&o);
     o.clock = sl_daemon_clock;
     o.clock_ud = d;
+    o.max_tests = (int)d->cfg.max_tests;
     o.sink = sl_daemon_sink;
     o.sink_ud = d;
     d->wall0 = sl_clock_wall(NULL);

@@ -59,6 +59,7 @@ enum sl_q {
     SL_Q_METRICS_GET,
     SL_Q_POLICIES_GET,
     SL_Q_EVENTS_STAT,
+    SL_Q_IDS_MAX,
     SL_Q_EVENTS_GET,
     SL_Q_VERSION_GET,
     SL_Q_VERSION_SET,
@@ -109,6 +110,14 @@ static const char *const sl_sql[SL_Q_N] = {
     [SL_Q_METRICS_GET] = "SELECT arm, blob FROM metrics WHERE id = ?1",
     [SL_Q_POLICIES_GET] = "SELECT id, policy, state FROM policy_state ORDER BY id, policy",
     [SL_Q_EVENTS_STAT] = "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM events",
+    /* the highest generated id ever handed out: created (the log keeps every
+     * create) or still stored */
+    [SL_Q_IDS_MAX] =
+        "SELECT COALESCE(MAX(n), 0) FROM ("
+        " SELECT CAST(substr(subject, 3) AS INTEGER) AS n FROM events"
+        "  WHERE action = 'create' AND (subject GLOB 't-[0-9]*' OR subject GLOB 'c-[0-9]*')"
+        " UNION ALL SELECT CAST(substr(id, 3) AS INTEGER) FROM objects"
+        "  WHERE id GLOB 't-[0-9]*' OR id GLOB 'c-[0-9]*')",
     [SL_Q_EVENTS_GET] = "SELECT seq, at, kind, subject, actor, action, from_state, to_state, "
                         "value, reason, detail FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     [SL_Q_VERSION_GET] = "SELECT version FROM schema_version",
@@ -543,6 +552,13 @@ static int sl_load_seq(struct sl_sqlite *q, struct sl_load *l, struct sl_err *er
         /* before anything is registered: restore-time events number after the log */
         sl_engine_set_next_seq(l->eng, l->rep->last_seq + 1);
     }
+    if (sl_finish(q, st, rc, err))
+        return -1;
+    /* ids too: one evicted from history is in no table but the log */
+    if (!(st = sl_stmt(q, SL_Q_IDS_MAX, err)))
+        return -1;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
+        sl_engine_set_next_id(l->eng, (uint64_t)sqlite3_column_int64(st, 0) + 1);
     return sl_finish(q, st, rc, err);
 }
 
