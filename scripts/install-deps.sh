@@ -4,17 +4,26 @@
 # Works as root; otherwise uses sudo.
 set -euo pipefail
 
-# --bench adds what the server benchmarks compare against (nginx); its service
-# is kept from starting on install: the benchmark starts its own on loopback.
+# --bench adds what tests/bench/run compares against: nginx, redis-server and
+# redis-benchmark (redis-tools), and Node.js with npm for the JavaScript SDKs
+# unless a node and an npm are already on PATH (e.g. from another apt source).
+# Services are kept from starting on install: the benchmark starts its own on
+# loopback.
 PACKAGES=(
   build-essential cmake pkg-config clang-format
   liblua5.4-dev lua5.4 lua-busted lua-check
   libev-dev libcjson-dev libxxhash-dev libhttp-parser-dev libsqlite3-dev libedit-dev sqlite3
   wrk curl
   python3 python3-scipy python3-mpmath
+  clang-14 libclang-rt-14-dev
+  lcov
 )
 
-[ "${1:-}" = --bench ] && PACKAGES+=(nginx-light)
+if [ "${1:-}" = --bench ]; then
+  PACKAGES+=(nginx-light redis-server redis-tools)
+  command -v node >/dev/null || PACKAGES+=(nodejs)
+  command -v npm >/dev/null || PACKAGES+=(npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,23 +1,41 @@
 #!/usr/bin/env bash
-# tests/bench/daemon.sh - sluiced under wrk, beside nginx serving a static 200
-# in the same run (the yardstick), all on loopback; both servers are started
-# here and stopped by their PIDs. Prints a markdown table.
+# tests/bench/daemon.sh - the daemon under load, beside its yardsticks in the
+# same run, all on loopback with the same client settings (wrk -t2 -c64, or
+# redis-benchmark --threads 2 -c 64); every server is started here on a free
+# port and stopped by its PID:
+#   nginx  1 worker serving a static 200           vs  sluiced POST /v1/route
+#   redis-server (no persistence), SET with -P 16  vs  sluiced POST /v1/record
+#                                                      (batches of 1,000 results)
+# The workloads run interleaved, `runs` rounds of each, so drift hits all sides
+# alike. Prints one tab-separated record per workload and round (tests/bench/run
+# takes medians and ratios):
+#   round  key  requests/s  results/s  p99_ms
 #
-#   tests/bench/daemon.sh [--quick]
+#   BUILD_DIR=build-bench tests/bench/daemon.sh [--quick] [--runs N] [--secs S]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-secs=10
-[ "${1:-}" = --quick ] && secs=3
-scripts/install-deps.sh --bench >/dev/null
-cmake --build build --target sluiced >/dev/null
+build=${BUILD_DIR:-build}
+secs=4 runs=5 conns=64 set_n=2000000
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) secs=2 runs=3 set_n=1000000; shift ;;
+    --runs) runs=$2; shift 2 ;;
+    --secs) secs=$2; shift 2 ;;
+    *) echo "usage: $0 [--quick] [--runs N] [--secs S]" >&2; exit 2 ;;
+    esac
+done
+for tool in nginx wrk redis-server redis-benchmark curl python3; do
+    command -v "$tool" >/dev/null || { echo "daemon.sh: $tool missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
+done
+cmake --build "$build" --target sluiced >/dev/null
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+wait_port() { for _ in $(seq 200); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null && return 0; sleep 0.05; done; echo "daemon.sh: nothing listens on port $1" >&2; return 1; }
 
 # ---- nginx: one worker, keep-alive without a request cap, a fixed JSON body
 nport=$(free_port)
@@ -36,16 +54,28 @@ nginx -c "$tmp/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 wait_port "$nport"
 
+# ---- redis: no RDB snapshots, no AOF, its working directory in $tmp
+rport=$(free_port)
+redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no --dir "$tmp" \
+    --daemonize no --loglevel warning --logfile "$tmp/redis.log" &
+pids+=($!)
+wait_port "$rport"
+
 # ---- sluiced: a model with a running 50/50 test
 sport=$(free_port)
-build/sluiced --listen "127.0.0.1:$sport" --data "$tmp/data" --log-level error &
+"$build/sluiced" --listen "127.0.0.1:$sport" --data "$tmp/data" --log-level error &
 pids+=($!)
 wait_port "$sport"
-post() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$sport$1" -H 'Content-Type: application/json' -d "$2"; }
-post /v1/models '{"id":"ranker","version":"v1"}' >/dev/null
-post /v1/models '{"id":"ranker","version":"v2"}' >/dev/null
-post /v1/tests '{"id":"t1","name":"bench","model":"ranker","control":"v1","treatment":"v2"}' >/dev/null
-post /v1/tests/t1/start '' >/dev/null
+post() {
+    local code
+    code=$(curl -s -o "$tmp/post.out" -w '%{http_code}' "http://127.0.0.1:$sport$1" \
+        -H 'Content-Type: application/json' -d "$2")
+    case $code in 2??) ;; *) echo "daemon.sh: POST $1 -> $code $(cat "$tmp/post.out")" >&2; exit 1 ;; esac
+}
+post /v1/models '{"id":"ranker","version":"v1"}'
+post /v1/models '{"id":"ranker","version":"v2"}'
+post /v1/tests '{"id":"t1","name":"bench","model":"ranker","control":"v1","treatment":"v2"}'
+post /v1/tests/t1/start ''
 
 cat >"$tmp/route.lua" <<'LUA'
 local n = 0
@@ -66,33 +96,33 @@ items = [{"test": "t1", "variant": "control" if i % 2 else "treatment", "ok": i 
           "latency_ms": 10 + i % 90} for i in range(1000)]
 open(sys.argv[1], "w").write(json.dumps(items))
 PY
+# Every non-2xx response counts as an error in wrk's summary; a run with any is refused.
 cat >"$tmp/record.lua" <<LUA
 local f = io.open("$tmp/batch.json"); local body = f:read("a"); f:close()
 wrk.method = "POST"; wrk.body = body; wrk.headers["Content-Type"] = "application/json"
 LUA
 
-run() { # name, url, script -> "req/s p99_ms"
-    local out
-    out=$(wrk -t2 -c64 -d"${secs}s" --latency ${3:+-s "$3"} "$2")
-    local rps p99
+wrk_run() { # round key per_request url [script] -> one record
+    local out rps p99 res
+    out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency ${5:+-s "$5"} "$4")
+    if echo "$out" | grep -q 'Non-2xx\|Socket errors'; then
+        echo "daemon.sh: $2 had errors:" >&2; echo "$out" >&2; exit 1
+    fi
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p99=$(echo "$out" | awk '/ 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) sub(/ms/,"",v); else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}')
-    echo "$rps $p99"
+    res=$(awk -v r="$rps" -v k="$3" 'BEGIN { print k == 0 ? "-" : r * k }')
+    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$rps" "$res" "$p99"
 }
-read -r ng_rps ng_p99 <<<"$(run nginx "http://127.0.0.1:$nport/")"
-read -r rt_rps rt_p99 <<<"$(run route "http://127.0.0.1:$sport/v1/route" "$tmp/route.lua")"
-read -r r1_rps r1_p99 <<<"$(run route1 "http://127.0.0.1:$sport/v1/route" "$tmp/route1.lua")"
-read -r rc_rps rc_p99 <<<"$(run record "http://127.0.0.1:$sport/v1/record" "$tmp/record.lua")"
-
-met() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = dir == "ge" ? v >= t : v <= t; print ok ? "yes" : "**no**" }'; }
-echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`tests/bench/daemon.sh${1:+ $1}\`: wrk -t2 -c64 -d${secs}s on loopback, $(nproc) CPUs shared by wrk and the server."
-echo
-echo "| what | req/s | results/s | p99 | target | met? | vs nginx |"
-echo "|---|---|---|---|---|---|---|"
-awk -v r="$ng_rps" -v p="$ng_p99" 'BEGIN { printf "| nginx 1 worker, static 200 (yardstick) | %.0f | — | %.2f ms | — | — | 1.00× |\n", r, p }'
-awk -v r="$rt_rps" -v p="$rt_p99" -v n="$ng_rps" -v m1="$(met "$rt_rps" 100000 ge)" -v m2="$(met "$rt_p99" 5 le)" \
-    'BEGIN { printf "| sluiced POST /v1/route, 1M distinct units (a wrk Lua generator builds each body) | %.0f | — | %.2f ms | ≥ 100k req/s, p99 ≤ 5 ms | %s, %s | %.2f× |\n", r, p, m1, m2, r / n }'
-awk -v r="$r1_rps" -v p="$r1_p99" -v n="$ng_rps" -v m1="$(met "$r1_rps" 100000 ge)" -v m2="$(met "$r1_p99" 5 le)" \
-    'BEGIN { printf "| sluiced POST /v1/route, one fixed body (no wrk Lua per request, like the nginx row) | %.0f | — | %.2f ms | ≥ 100k req/s, p99 ≤ 5 ms | %s, %s | %.2f× |\n", r, p, m1, m2, r / n }'
-awk -v r="$rc_rps" -v p="$rc_p99" -v n="$ng_rps" -v m="$(met "$(awk -v r="$rc_rps" 'BEGIN{print r*1000}')" 1000000 ge)" \
-    'BEGIN { printf "| sluiced POST /v1/record, batches of 1,000 | %.0f | %.0f | %.2f ms | ≥ 1M results/s | %s | — |\n", r, r * 1000, p, m }'
+redis_run() { # round -> one record (a SET is one result)
+    local out
+    out=$(redis-benchmark -h 127.0.0.1 -p "$rport" -t set -P 16 -c "$conns" --threads 2 \
+        -n "$set_n" -r 1000000 --csv)
+    echo "$out" | awk -F'"' -v r="$1" '$2 == "SET" { printf "%s\tredis-set\t%s\t%s\t%s\n", r, $4, $4, $14 }'
+}
+for r in $(seq "$runs"); do
+    wrk_run "$r" nginx 0 "http://127.0.0.1:$nport/"
+    wrk_run "$r" route 0 "http://127.0.0.1:$sport/v1/route" "$tmp/route.lua"
+    wrk_run "$r" route1 0 "http://127.0.0.1:$sport/v1/route" "$tmp/route1.lua"
+    wrk_run "$r" record 1000 "http://127.0.0.1:$sport/v1/record" "$tmp/record.lua"
+    redis_run "$r"
+done

@@ -2,9 +2,10 @@
 # tests/bench/run.sh - build, run the C and Lua benchmarks of the sluice hot path
 # and print one self-contained markdown section (the README's performance table).
 #
-#   tests/bench/run.sh [--markdown FILE] [--quick] [--wait-idle]
+#   tests/bench/run.sh [--markdown FILE] [--tsv DIR] [--quick] [--wait-idle]
 #
 # --markdown FILE  also write the section to FILE
+# --tsv DIR        also keep the raw records (core.tsv, lua.tsv; see bench_core.c) in DIR
 # --quick          fewer repetitions and calls (a smoke run; not for the README)
 # --wait-idle      first wait (up to 5 minutes) until other processes leave the CPUs idle
 #
@@ -17,15 +18,16 @@ set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 build=${BUILD_DIR:-build}
-md="" wait_idle=""
+md="" tsv="" wait_idle=""
 reps=7 ops=2097152 lua_calls=1000000 lua_runs=5
 cmd="tests/bench/run.sh${*:+ $*}"
 while [ $# -gt 0 ]; do
     case $1 in
     --markdown) md=${2:?--markdown needs a file}; shift 2 ;;
+    --tsv) tsv=${2:?--tsv needs a directory}; shift 2 ;;
     --quick) reps=3 ops=500000 lua_calls=300000 lua_runs=3; shift ;;
     --wait-idle) wait_idle=1; shift ;;
-    *) echo "usage: $0 [--markdown FILE] [--quick] [--wait-idle]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--markdown FILE] [--tsv DIR] [--quick] [--wait-idle]" >&2; exit 2 ;;
     esac
 done
 
@@ -220,4 +222,7 @@ if [ -n "$lua_failed" ]; then
 fi
 if [ -n "$md" ]; then
     cp "$tmp/section.md" "$md"
+fi
+if [ -n "$tsv" ]; then
+    cp "$tmp/core.tsv" "$tmp/lua.tsv" "$tsv"/
 fi

@@ -2,7 +2,12 @@
 result; run() runs the test functions (a crash is a failure, not a skip), prints
 the plan and a closing "N passed, N failed" line, and exits non-zero on any
 failure or when nothing was checked."""
+import os
 import sys
+
+# Timeouts scale with this under sanitizers (tests/tests.cmake sets it): the
+# binaries are several times slower there.
+SLOW = float(os.environ.get("SLUICE_TEST_SLOW") or 1)
 
 results = []
 

@@ -19,67 +19,16 @@ import sys
 import tempfile
 import time
 
-from tap import check, run
+import daemon
+from daemon import setup_models
+from tap import SLOW, check, run
 
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
 SLUICED = os.path.join(BUILD, "sluiced")
 
 
-class Daemon:
-    def __init__(self, data=None, extra=(), policies=None):
-        self.data = data or tempfile.mkdtemp(prefix="sluiced-")
-        args = [SLUICED, "--listen", "127.0.0.1:0", "--data", self.data,
-                "--tick-ms", "100", "--checkpoint-ms", "200", "--log-level", "info"]
-        if policies:
-            args += ["--policies", policies]
-        self.log = open(os.path.join(self.data, "sluiced.log"), "ab")
-        self.proc = subprocess.Popen(list(args) + list(extra), stderr=subprocess.PIPE)
-        self.port = None
-        deadline = time.time() + 10
-        while time.time() < deadline and self.port is None:
-            line = self.proc.stderr.readline().decode()
-            if not line:
-                break
-            self.log.write(line.encode())
-            m = re.search(r"\(port (\d+)\)", line)
-            if m:
-                self.port = int(m.group(1))
-        if self.port is None:
-            raise RuntimeError("sluiced did not start: " + open(self.log.name).read())
-        # keep draining stderr so the daemon never blocks on a full pipe
-        import threading
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self):
-        for line in self.proc.stderr:
-            self.log.write(line)
-            self.log.flush()
-
-    def request(self, method, path, body=None, headers=None, raw=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        hdrs = {"Content-Type": "application/json"}
-        hdrs.update(headers or {})
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        conn.request(method, path, body=data, headers=hdrs)
-        r = conn.getresponse()
-        text = r.read().decode()
-        conn.close()
-        try:
-            return r.status, json.loads(text) if text else None
-        except ValueError:
-            return r.status, text
-
-    def kill(self, sig):
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout=15)
-
-
-def setup_models(d):
-    for v in ("v1", "v2"):
-        s, _ = d.request("POST", "/v1/models", {"id": "ranker", "version": v})
-        if s != 201:
-            return False
-    return True
+def Daemon(data=None, extra=(), policies=None):
+    return daemon.Daemon(BUILD, data=data, extra=extra, policies=policies)
 
 
 def test_lifecycle():
@@ -123,12 +72,12 @@ def test_lifecycle():
         check("stats" in snap and "srm" in snap["stats"], "the snapshot carries statistics")
         url = "127.0.0.1:%d" % d.port
         out = subprocess.run([os.path.join(BUILD, "sluice"), "status", "--json", "--url", url],
-                             capture_output=True, text=True, timeout=10)
+                             capture_output=True, text=True, timeout=10 * SLOW)
         st = json.loads(out.stdout) if out.returncode == 0 else {}
         check([t["id"] for t in st.get("tests", [])] == [tid] and "canaries" in st,
               "sluice status --json lists the running test")
         out = subprocess.run([os.path.join(BUILD, "sluice"), "status", tid, "--url", url],
-                             capture_output=True, text=True, timeout=10)
+                             capture_output=True, text=True, timeout=10 * SLOW)
         check(out.returncode == 0 and tid in out.stdout and "running" in out.stdout,
               "sluice status ID prints its line (%s)" % out.stdout.strip()[:60])
         s, body = d.request("POST", f"/v1/tests/{tid}/promote", {"reason": "it won"})
@@ -187,7 +136,7 @@ def test_bad_input():
         s, body = d.request("POST", "/v1/models", raw="<a/>",
                             headers={**auth, "Content-Type": "application/xml"})
         check(s == 415, "a non-JSON content type is 415")
-        sock = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        sock = socket.create_connection(("127.0.0.1", d.port), timeout=5 * SLOW)
         sock.sendall(b"GARBAGE\r\n\r\n")
         reply = sock.recv(4096).decode(errors="replace")
         sock.close()
@@ -291,6 +240,42 @@ def test_crash_and_restart():
         shutil.rmtree(data, ignore_errors=True)
 
 
+def test_history_eviction_across_restarts():
+    """Finished tests beyond the history (100) leave the store too, and their
+    ids are never handed out again, even after a restart."""
+    d = Daemon()
+    data = d.data
+    try:
+        setup_models(d)
+        first = None
+        for i in range(103):
+            s, t = d.request("POST", "/v1/tests", {"name": "old-%d" % i, "model": "ranker",
+                                                   "control": "v1", "treatment": "v2"})
+            first = first or t["id"]
+            d.request("POST", f"/v1/tests/{t['id']}/start")
+            d.request("POST", f"/v1/tests/{t['id']}/stop", {"reason": "done"})
+        s, gone = d.request("GET", f"/v1/tests/{first}")
+        check(s == 404, "the oldest finished test is evicted from the history (%d)" % s)
+        check(d.kill(signal.SIGTERM) == 0, "stopped")
+        rows = subprocess.run(["sqlite3", os.path.join(data, "sluice.db"),
+                               "SELECT COUNT(*) FROM objects"], capture_output=True, text=True)
+        check(rows.stdout.strip() == "100",
+              "the store holds the 100 kept, not all 103 (%s)" % rows.stdout.strip())
+        d = Daemon(data=data)
+        s, t = d.request("POST", "/v1/tests", {"name": "new", "model": "ranker",
+                                               "control": "v1", "treatment": "v2"})
+        s, ev = d.request("GET", "/v1/events?since=0&limit=10000")
+        creates = [e["subject"] for e in ev["events"] if e["action"] == "create"]
+        check(s == 200 and creates.count(t["id"]) == 1 and t["id"] != first,
+              "after a restart a new test gets a fresh id (%s), not an evicted one" % t["id"])
+        evicts = [e for e in ev["events"] if e["action"] == "evict"]
+        check(len(evicts) == 3 and evicts[0]["subject"] == first,
+              "each eviction is in the event log (%d)" % len(evicts))
+    finally:
+        d.kill(signal.SIGTERM)
+        shutil.rmtree(data, ignore_errors=True)
+
+
 METRIC_LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\.)*",?)*\})? '
                          r'(-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$')
 
@@ -304,7 +289,7 @@ def test_metrics_format():
         d.request("POST", f"/v1/tests/{t['id']}/start")
         d.request("POST", "/v1/record", [{"test": t["id"], "variant": "control", "ok": True,
                                            "latency_ms": 12.5}])
-        conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
+        conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5 * SLOW)
         conn.request("GET", "/metrics")
         r = conn.getresponse()
         text = r.read().decode()
@@ -332,7 +317,7 @@ def test_metrics_format():
 
 
 def start_fails(args, want):
-    p = subprocess.run([SLUICED] + args, capture_output=True, text=True, timeout=10)
+    p = subprocess.run([SLUICED] + args, capture_output=True, text=True, timeout=10 * SLOW)
     return p.returncode != 0 and want in p.stderr, p.stderr.strip()
 
 
@@ -372,7 +357,8 @@ def test_config():
 def repl(d, transcript, *prefix):
     args = list(prefix) + [os.path.join(BUILD, "sluice"), "repl", "--socket",
                            os.path.join(d.data, "sluiced.sock")]
-    return subprocess.run(args, input=transcript, capture_output=True, text=True, timeout=20)
+    return subprocess.run(args, input=transcript, capture_output=True, text=True,
+                          timeout=20 * SLOW)
 
 
 def pty_repl(d, keys):
@@ -484,7 +470,8 @@ def test_repl():
         else:
             print("# skip: peer-credential refusal needs root to switch uid")
         out = subprocess.run([os.path.join(BUILD, "sluice"), "repl", "--offline", "--data",
-                              d.data], input="1\n", capture_output=True, text=True, timeout=20)
+                              d.data], input="1\n", capture_output=True, text=True,
+                             timeout=20 * SLOW)
         check(out.returncode == 1 and "is running" in out.stderr,
               "--offline on a running daemon's data dir points at the live REPL")
         d.kill(signal.SIGTERM)
@@ -493,17 +480,17 @@ def test_repl():
         offline = [os.path.join(BUILD, "sluice"), "repl", "--offline", "--data", d.data]
         out = subprocess.run(offline, input=f"test('{tid}').status\nresume('{tid}')\n"
                              f"test('{tid}').status\n", capture_output=True, text=True,
-                             timeout=30)
+                             timeout=30 * SLOW)
         check(out.returncode == 0 and out.stdout.splitlines() == ['"paused"', "true", '"running"'],
               "--offline shows the stored state and acts on a scratch copy (%r)"
               % out.stdout.splitlines())
         out = subprocess.run(offline, input=f"test('{tid}').status\n", capture_output=True,
-                             text=True, timeout=30)
+                             text=True, timeout=30 * SLOW)
         check(out.stdout.strip() == '"paused"' and open(db, "rb").read() == before,
               "the offline change was discarded and the database is byte-identical")
         out = subprocess.run([os.path.join(BUILD, "sluice"), "repl", "--offline", "--data",
                               "/nonexistent"], input="", capture_output=True, text=True,
-                             timeout=10)
+                             timeout=10 * SLOW)
         check(out.returncode == 1 and "cannot read" in out.stderr,
               "--offline on a missing database names it (%r)" % out.stderr.strip())
     finally:
@@ -513,7 +500,7 @@ def test_repl():
 
 def main():
     run((test_lifecycle, test_bad_input, test_policies_and_reload, test_crash_and_restart,
-         test_metrics_format, test_config, test_repl))
+         test_history_eviction_across_restarts, test_metrics_format, test_config, test_repl))
 
 
 if __name__ == "__main__":
