@@ -84,6 +84,7 @@ if [ -n "$readme" ] && [ "$tests_rc" -eq 0 ]; then
     echo
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') by \`./scripts/coverage.sh --readme\` at commit" \
          "$(git rev-parse --short HEAD 2>/dev/null || echo '?'):"
+    echo
     grep '^|' "$out/summary.md"
   } >"$out/readme.md"
   awk -v section="$out/readme.md" '
