@@ -228,13 +228,16 @@ static bool sl_apply_guards(struct sl_engine *eng, const char *id, struct sl_bat
         if (!b->d[i].shadow && b->d[i].action != SL_DECIDE_NONE &&
             (best < 0 || sl_decide_rank(b->d[i].action) > sl_decide_rank(b->d[best].action)))
             best = (int)i;
+    /* A winner that changes nothing (pause on a paused test, every tick while
+     * its condition holds) is not logged, and neither are those it beats. */
+    bool quiet = best >= 0 && sl_decision_noop(eng, id, &b->d[best]);
     for (size_t i = 0; i < b->n; i++) {
         struct sl_decision *d = &b->d[i];
         if ((int)i == best || d->action == SL_DECIDE_NONE)
             continue;
         if (d->shadow) {
             (void)sl_engine_apply(eng, id, d, NULL);
-        } else { /* logged as what it was, not applied: the stronger one wins */
+        } else if (!quiet) { /* logged as what it was, not applied: the stronger one wins */
             char what[32];
             snprintf(what, sizeof what, "%s/overridden", sl_decide_name(d->action));
             sl_decision_log(eng, id, d, what);

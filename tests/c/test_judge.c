@@ -121,6 +121,38 @@ static void check_guard_priority(void)
     sl_engine_delete(e);
 }
 
+static size_t count_decisions(struct sl_engine *e, const char *action)
+{
+    const struct sl_event *evs[256];
+    size_t n = sl_engine_events(e, 0, evs, 256), k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += evs[i]->kind == SL_EVENT_DECISION && strcmp(evs[i]->action, action) == 0;
+    return k;
+}
+
+/* A paused test whose pausing guard keeps firing: the repeated pause changes
+ * nothing and is not logged; neither is the alert it beats (it was logged as
+ * overridden every tick). */
+static void check_repeated_guard_is_quiet(void)
+{
+    struct script s = {0};
+    char id[SL_ID_MAX + 1];
+    struct sl_engine *e = setup(&s, id, false);
+    add(&s, SL_HOOK_GUARD, decide(SL_DECIDE_ALERT, "latency", "p99 high"));
+    add(&s, SL_HOOK_GUARD, decide(SL_DECIDE_PAUSE, "errors", "error rate 3%"));
+    for (int i = 0; i < 5; i++) {
+        now_s += 60;
+        sl_engine_tick(e, NULL);
+    }
+    struct sl_test_info t;
+    sl_engine_test(e, id, &t, NULL);
+    is_str(sl_test_status_name(t.status), "paused", "the guard paused the test");
+    is_int((long long)count_decisions(e, "pause"), 1, "the pause is logged once, not every tick");
+    is_int((long long)count_decisions(e, "alert/overridden"), 1,
+           "the alert it beat is logged once, with it, not every tick");
+    sl_engine_delete(e);
+}
+
 static void check_ramp_holds_while_guard_fires(void)
 {
     struct script s = {0};
@@ -340,6 +372,7 @@ int main(void)
     check_reads_memoised_within_a_tick();
     check_shadow_recommendation_under_auto_flags();
     check_guard_priority();
+    check_repeated_guard_is_quiet();
     check_ramp_holds_while_guard_fires();
     check_shadow_and_recommendations();
     check_canary_judgement();
