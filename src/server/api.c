@@ -408,18 +408,27 @@ static int sl_api_arm(const char *v)
 }
 
 /* Check one record item without applying it. */
+/* One result item into *r; -1 with err, and *shape set when the item is
+ * malformed (a wrong type or key: 400) rather than a value refused (422). */
 static int sl_api_record_item(struct sl_daemon *d, const cJSON *it, struct sl_api_record *r,
-                              struct sl_err *err)
+                              bool *shape, struct sl_err *err)
 {
     const cJSON *ok = cJSON_GetObjectItemCaseSensitive(it, "ok");
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(it, "latency_ms");
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metrics");
     r->id = sl_api_str(it, "test");
     r->arm = sl_api_arm(sl_api_str(it, "variant"));
+    *shape = true;
     if (!cJSON_IsObject(it) || !r->id || r->arm < 0 || !cJSON_IsBool(ok) || !cJSON_IsNumber(lat))
         return sl_err_set(err, SL_EINVAL,
                           "expected {\"test\", \"variant\" (control, treatment, "
                           "stable or canary), \"ok\" (bool), \"latency_ms\"}");
+    for (const cJSON *s = m ? m->child : NULL; s; s = s->next)
+        if (!cJSON_IsNumber(s))
+            return sl_err_set(err, SL_EINVAL, "metrics.%s: expected a number", s->string);
+    if (m && !cJSON_IsObject(m))
+        return sl_err_set(err, SL_EINVAL, "metrics: expected an object of name: number");
+    *shape = false;
     r->ok = cJSON_IsTrue(ok);
     r->latency = lat->valuedouble;
     if (!(r->latency >= 0 && r->latency <= SL_LATENCY_MAX_MS))
@@ -427,7 +436,7 @@ static int sl_api_record_item(struct sl_daemon *d, const cJSON *it, struct sl_ap
                           SL_LATENCY_MAX_MS);
     r->nsamples = 0;
     for (const cJSON *s = m ? m->child : NULL; s; s = s->next) {
-        if (!cJSON_IsNumber(s) || r->nsamples == SL_MAX_METRICS)
+        if (r->nsamples == SL_MAX_METRICS)
             return sl_err_set(err, SL_EINVAL, "metrics: expected at most %d name: number pairs",
                               SL_MAX_METRICS);
         int idx = sl_engine_metric_index(d->eng, r->id, s->string);
@@ -448,7 +457,7 @@ static int sl_api_record(void *ud, const struct sl_http_request *req, struct sl_
     cJSON *b = sl_api_body(req, res);
     if (!b)
         return 0;
-    bool many = cJSON_IsArray(b);
+    bool many = cJSON_IsArray(b), shape = false;
     int n = many ? cJSON_GetArraySize(b) : 1, bad = -1;
     struct sl_api_record *items =
         n > 0 && n <= SL_RECORD_BATCH_MAX ? calloc((size_t)n, sizeof *items) : NULL;
@@ -459,7 +468,7 @@ static int sl_api_record(void *ud, const struct sl_http_request *req, struct sl_
     }
     int i = 0;
     for (const cJSON *it = many ? b->child : b; it && bad < 0; it = many ? it->next : NULL, i++)
-        if (sl_api_record_item(d, it, &items[i], &err) == 0) {
+        if (sl_api_record_item(d, it, &items[i], &shape, &err) == 0) {
             struct sl_test_info t;
             struct sl_canary_info k;
             bool test = sl_engine_test(d->eng, items[i].id, &t, NULL) == 0;
@@ -479,9 +488,10 @@ static int sl_api_record(void *ud, const struct sl_http_request *req, struct sl_
         }
     if (bad >= 0) {
         sl_http_respond_error(res,
-                              err.code == SL_ENOTFOUND ? 404
-                              : err.code == SL_ESTATE  ? 409
-                                                       : 422,
+                              shape                      ? 400
+                              : err.code == SL_ENOTFOUND ? 404
+                              : err.code == SL_ESTATE    ? 409
+                                                         : 422,
                               "invalid", "item %d: %s (nothing was recorded)", bad, err.msg);
         goto done;
     }

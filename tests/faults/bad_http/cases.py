@@ -113,9 +113,9 @@ CASES = [
     ("array where an object belongs", post("/v1/models", '["id","version"]'), 400),
     ("id is a number", post("/v1/models", '{"id":5,"version":"v1"}'), 400),
     ("version is a list", post("/v1/models", '{"id":"m","version":["v1"]}'), 400),
-    # /v1/record answers 422 for any bad item, of the wrong type too
+    # /v1/record: a malformed item is 400 like any wrong type (it was 422, against the docs)
     ("ok is a string", post("/v1/record", '{"test":"{tid}","variant":"control","ok":"yes",'
-                                          '"latency_ms":1}'), 422),
+                                          '"latency_ms":1}'), 400),
     ("unit is an object", post("/v1/route", '{"model":"ranker","unit":{"a":1}}'), 400),
     ("unknown key", post("/v1/models", '{"id":"m","version":"v1","colour":"red"}'), 400),
     ("duplicate keys", post("/v1/models", '{"id":"d1","id":"d2","version":"v1"}'), 400),
