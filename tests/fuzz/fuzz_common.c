@@ -24,6 +24,16 @@ void fz_fail(const char *fmt, ...)
     abort();
 }
 
+void fz_write_seed(const char *dir, const char *name, int first, const void *p, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    unsigned char b = (unsigned char)first;
+    if (!f || fwrite(&b, 1, 1, f) != 1 || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0)
+        fz_fail("cannot write %s", path);
+}
+
 double fz_clock(void *ud)
 {
     return ((const struct sl_daemon *)ud)->virt0;

@@ -55,4 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Abort with a message: a broken invariant found by a target. */
 void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/* Write seed dir/name: the selector byte first, then n bytes of p (the
+ * FUZZ_SEEDGEN mode of the targets whose seeds the code produces). */
+void fz_write_seed(const char *dir, const char *name, int first, const void *p, size_t n);
+
 #endif

@@ -113,16 +113,6 @@ static void use(int arm, const unsigned char *loaded, size_t n)
     (void)sl_engine_tick(daemon_.eng, &err);
 }
 
-static void write_seed(const char *dir, const char *name, int flags, const void *p, size_t n)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    unsigned char b = (unsigned char)flags;
-    if (!f || fwrite(&b, 1, 1, f) != 1 || fwrite(p, 1, n, f) != n || fclose(f) != 0)
-        fz_fail("cannot write %s", path);
-}
-
 /* FUZZ_SEEDGEN=dir: write the seeds (the base of each arm, and each packed
  * as the store keeps it) into dir and exit. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -141,9 +131,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         size_t plen = packed ? sl_store_pack(buf, n, packed, sl_store_pack_bound(n)) : 0;
         char name[64];
         snprintf(name, sizeof name, "base_arm%d", arm);
-        write_seed(dir, name, arm, "", 0);
+        fz_write_seed(dir, name, arm, "", 0);
         snprintf(name, sizeof name, "packed_arm%d", arm);
-        write_seed(dir, name, 4 | arm, packed, plen);
+        fz_write_seed(dir, name, 4 | arm, packed, plen);
         free(packed);
         free(buf);
     }

@@ -134,11 +134,7 @@ static void restore_canary(const char *text, size_t len)
 
 static void write_seed(const char *dir, const char *name, int sel, const char *text)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fputc(sel, f) == EOF || fputs(text ? text : "", f) == EOF || fclose(f) != 0)
-        fz_fail("cannot write %s", path);
+    fz_write_seed(dir, name, sel, text ? text : "", text ? strlen(text) : 0);
 }
 
 /* FUZZ_SEEDGEN=dir: write the seeds - what the encoders produce for a test
