@@ -438,6 +438,11 @@ struct sl_evaluator sl_engine_evaluator(const struct sl_engine *eng);
  * log it (shadow decisions are only logged). */
 int sl_engine_apply(struct sl_engine *eng, const char *id, const struct sl_decision *d,
                     struct sl_err *err);
+/* Would the judge log a non-shadow recommendation rec of test id? False only
+ * when it repeats the test's current recommendation and the auto flags do not
+ * act on it (recommendations are logged when they change): an evaluator may
+ * then skip gathering the decision's inputs, which nobody would read. */
+bool sl_engine_recommendation_logged(const struct sl_engine *eng, const char *id, int rec);
 
 const char *sl_decide_name(int action);
 const char *sl_recommendation_name(int rec);

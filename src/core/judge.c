@@ -251,6 +251,19 @@ static bool sl_apply_guards(struct sl_engine *eng, const char *id, struct sl_bat
     return best >= 0;
 }
 
+/* Whether the auto flags act on recommendation rec (else it is only reported). */
+static bool sl_verdict_acts(int rec, bool auto_promote, bool auto_rollback)
+{
+    return (rec == SL_REC_PROMOTE && auto_promote) || (rec == SL_REC_ROLLBACK && auto_rollback);
+}
+
+bool sl_engine_recommendation_logged(const struct sl_engine *eng, const char *id, int rec)
+{
+    const struct sl_test *t = sl_engine_find_test(eng, id);
+    return !t || t->recommendation != rec ||
+           sl_verdict_acts(rec, t->cfg.auto_promote, t->cfg.auto_rollback);
+}
+
 /* Recommendations act only where the test's auto flags allow. */
 static void sl_apply_verdicts(struct sl_engine *eng, int kind, const char *id, struct sl_batch *b,
                               bool auto_promote, bool auto_rollback)
@@ -266,8 +279,7 @@ static void sl_apply_verdicts(struct sl_engine *eng, int kind, const char *id, s
             (void)sl_engine_apply(eng, id, d, NULL);
             continue;
         }
-        bool act =
-            (rec == SL_REC_PROMOTE && auto_promote) || (rec == SL_REC_ROLLBACK && auto_rollback);
+        bool act = sl_verdict_acts(rec, auto_promote, auto_rollback);
         struct sl_decision r = *d;
         r.action = SL_DECIDE_NONE;
         struct sl_test *t = kind == SL_KIND_TEST ? sl_engine_find_test(eng, id) : NULL;

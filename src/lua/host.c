@@ -428,20 +428,14 @@ static char *sl_json_text(lua_State *L, int idx, size_t max, const char *what)
     return s;
 }
 
-/* A test's sole recommend policy repeating the test's current recommendation,
- * one its auto flags do not act on: the judge logs recommendations only when
- * they change, so the inputs of this one would be serialised (every tick, for
- * every test) and thrown away. */
+/* A recommendation the judge will not log (see sl_engine_recommendation_logged):
+ * its inputs would be serialised every tick, for every test, and thrown away.
+ * Only when its policy is the hook's sole one: with several, the test's
+ * current recommendation may be another policy's. */
 static bool sl_call_unreported(const struct sl_call *c)
 {
-    struct sl_test_info t;
-    int rec = c->out->recommendation;
-    if (c->hook != SL_HOOK_RECOMMEND || c->kind != SL_KIND_TEST || c->shadow || !c->h->sole ||
-        sl_engine_test(c->h->eng, c->id, &t, NULL) != 0)
-        return false;
-    bool acts = (rec == SL_REC_PROMOTE && t.config->auto_promote) ||
-                (rec == SL_REC_ROLLBACK && t.config->auto_rollback);
-    return !acts && t.recommendation == rec;
+    return c->hook == SL_HOOK_RECOMMEND && c->kind == SL_KIND_TEST && !c->shadow && c->h->sole &&
+           !sl_engine_recommendation_logged(c->h->eng, c->id, c->out->recommendation);
 }
 
 /* Protected: (call, ctx, recorder, result) -> fill the call's decision,

@@ -407,9 +407,9 @@ static int sl_api_arm(const char *v)
     return strcmp(v, "treatment") == 0 || strcmp(v, "canary") == 0 ? 1 : -1;
 }
 
-/* Check one record item without applying it. */
-/* One result item into *r; -1 with err, and *shape set when the item is
- * malformed (a wrong type or key: 400) rather than a value refused (422). */
+/* Check one record item into *r without applying it; -1 with err, and *shape
+ * set when the item is malformed (a wrong type or key: 400) rather than a
+ * value refused (422). */
 static int sl_api_record_item(struct sl_daemon *d, const cJSON *it, struct sl_api_record *r,
                               bool *shape, struct sl_err *err)
 {
@@ -423,9 +423,6 @@ static int sl_api_record_item(struct sl_daemon *d, const cJSON *it, struct sl_ap
         return sl_err_set(err, SL_EINVAL,
                           "expected {\"test\", \"variant\" (control, treatment, "
                           "stable or canary), \"ok\" (bool), \"latency_ms\"}");
-    for (const cJSON *s = m ? m->child : NULL; s; s = s->next)
-        if (!cJSON_IsNumber(s))
-            return sl_err_set(err, SL_EINVAL, "metrics.%s: expected a number", s->string);
     if (m && !cJSON_IsObject(m))
         return sl_err_set(err, SL_EINVAL, "metrics: expected an object of name: number");
     *shape = false;
@@ -436,6 +433,10 @@ static int sl_api_record_item(struct sl_daemon *d, const cJSON *it, struct sl_ap
                           SL_LATENCY_MAX_MS);
     r->nsamples = 0;
     for (const cJSON *s = m ? m->child : NULL; s; s = s->next) {
+        if (!cJSON_IsNumber(s)) {
+            *shape = true;
+            return sl_err_set(err, SL_EINVAL, "metrics.%s: expected a number", s->string);
+        }
         if (r->nsamples == SL_MAX_METRICS)
             return sl_err_set(err, SL_EINVAL, "metrics: expected at most %d name: number pairs",
                               SL_MAX_METRICS);

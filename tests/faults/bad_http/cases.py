@@ -116,6 +116,13 @@ CASES = [
     # /v1/record: a malformed item is 400 like any wrong type (it was 422, against the docs)
     ("ok is a string", post("/v1/record", '{"test":"{tid}","variant":"control","ok":"yes",'
                                           '"latency_ms":1}'), 400),
+    ("metrics is a list", post("/v1/record", '{"test":"{tid}","variant":"control","ok":true,'
+                                             '"latency_ms":1,"metrics":[1]}'), 400),
+    ("a metric value is a string", post("/v1/record", '{"test":"{tid}","variant":"control",'
+                                                      '"ok":true,"latency_ms":1,'
+                                                      '"metrics":{"clicks":"1"}}'), 400),
+    ("an undeclared metric", post("/v1/record", '{"test":"{tid}","variant":"control","ok":true,'
+                                                '"latency_ms":1,"metrics":{"nope":1}}'), 422),
     ("unit is an object", post("/v1/route", '{"model":"ranker","unit":{"a":1}}'), 400),
     ("unknown key", post("/v1/models", '{"id":"m","version":"v1","colour":"red"}'), 400),
     ("duplicate keys", post("/v1/models", '{"id":"d1","id":"d2","version":"v1"}'), 400),
