@@ -169,7 +169,8 @@ struct sl_engine *sl_engine_new(const struct sl_engine_opts *opts, struct sl_err
  * may be inside route/record. */
 void sl_engine_delete(struct sl_engine *eng);
 
-/* Current engine time (the injected clock). */
+/* Current engine time: the injected clock, or during a tick the moment the
+ * tick began (everything a tick evaluates and logs happens at one moment). */
 double sl_engine_now(const struct sl_engine *eng);
 
 /* ---- model registry ------------------------------------------------------- */

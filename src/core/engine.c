@@ -20,7 +20,9 @@ double sl_clock_wall(void *ud)
 
 double sl_engine_now(const struct sl_engine *eng)
 {
-    return eng->opts.clock(eng->opts.clock_ud);
+    /* A tick is one moment: every policy it asks sees the same now (and an
+     * engine whose clock is a Lua function is not called back per policy). */
+    return eng->in_tick ? eng->tick_now : eng->opts.clock(eng->opts.clock_ud);
 }
 
 /* ---- creation ------------------------------------------------------------------ */
@@ -524,6 +526,13 @@ static void sl_builder_history(struct sl_builder *b, const struct sl_engine *eng
 
 int sl_engine_republish(struct sl_engine *eng, struct sl_err *err)
 {
+    /* A tick publishes once, at its end, whatever its decisions changed: a
+     * tick in which every ramp stepped rebuilt the whole table once per test
+     * (N^2: 0.42 s for a tick of 1,000 tests). */
+    if (eng->in_tick) {
+        eng->dirty = true;
+        return 0;
+    }
     struct sl_builder b = {0};
     for (size_t i = 0; i < eng->reg.n; i++)
         sl_builder_model(&b, eng, eng->reg.models[i]);
@@ -1195,6 +1204,7 @@ int sl_engine_tick(struct sl_engine *eng, struct sl_err *err)
         memcpy(objs, eng->tests, nt * sizeof *objs);
     if (nk)
         memcpy(objs + nt, eng->canaries, nk * sizeof *objs);
+    eng->tick_now = now;
     eng->in_tick = true;
     for (size_t i = 0; i < nt; i++)
         sl_tick_test(eng, objs[i], now);

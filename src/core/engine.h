@@ -62,8 +62,9 @@ struct sl_engine {
     struct sl_hist_item *hist; /* newest first */
     size_t nhist;
     uint64_t next_id;
-    bool dirty;                    /* routing must be republished */
-    bool in_tick;                  /* defer history eviction: the tick holds object pointers */
+    bool dirty;      /* routing must be republished */
+    bool in_tick;    /* defer history eviction (the tick holds object pointers) and publishing */
+    double tick_now; /* the tick's moment, while in_tick */
     struct sl_evaluator evaluator; /* evaluate == NULL: no policies */
     struct sl_idslot *ids;         /* id -> test/canary (active and history) */
     size_t idmask;

@@ -167,6 +167,24 @@ void sl_moments_merge(uint64_t *na, double *meana, double *m2a, uint64_t nb, dou
     *na = n;
 }
 
+/* The fine buckets a shard's records can be in: those of its lifetime
+ * extremes and between (latencies are validated finite and >= 0 before they
+ * are recorded). A reader that races a record may leave out that record's
+ * bucket for once; the extremes only widen, so the next read includes it.
+ * Scanning this range instead of all SL_SKETCH_NB buckets is what keeps a
+ * roll cheap: real latencies span a few dozen buckets of the 742. */
+static void sl_shard_range(const struct sl_mshard *s, int *lo, int *hi)
+{
+    double mn = atomic_load_explicit(&s->min, RLX), mx = atomic_load_explicit(&s->max, RLX);
+    if (!(mn <= mx)) {
+        *lo = 0;
+        *hi = -1;
+        return;
+    }
+    *lo = sl_sketch_index(mn);
+    *hi = sl_sketch_index(mx);
+}
+
 static void sl_total_shard(struct sl_mtotal *t, const struct sl_mshard *s, int nmetrics, bool hist)
 {
     uint64_t n = atomic_load_explicit(&s->n, RLX);
@@ -185,8 +203,12 @@ static void sl_total_shard(struct sl_mtotal *t, const struct sl_mshard *s, int n
     t->errors += errors < n ? errors : n;
     t->min = fmin(t->min, atomic_load_explicit(&s->min, RLX));
     t->max = fmax(t->max, atomic_load_explicit(&s->max, RLX));
-    for (int i = 0; hist && i < SL_SKETCH_NB; i++)
-        t->hist[i] += atomic_load_explicit(&s->hist[i], RLX);
+    if (hist) {
+        int lo, hi;
+        sl_shard_range(s, &lo, &hi);
+        for (int i = lo; i <= hi; i++)
+            t->hist[i] += atomic_load_explicit(&s->hist[i], RLX);
+    }
     for (int j = 0; j < nmetrics; j++) {
         t->mcount[j] += atomic_load_explicit(&s->m[j].count, RLX);
         t->msum[j] += atomic_load_explicit(&s->m[j].sum, RLX);
@@ -270,9 +292,11 @@ static void sl_roll_hist(struct sl_mvar *v, struct sl_wslot *w)
     uint64_t now64[SL_SKETCH_NCB] = {0};
     for (int k = 0; k < v->nshards; k++) {
         const struct sl_mshard *s = v->shards[k];
+        int lo, hi;
         if (atomic_load_explicit(&s->n, RLX) == 0)
             continue;
-        for (int i = 0; i < SL_SKETCH_NB; i++)
+        sl_shard_range(s, &lo, &hi);
+        for (int i = lo; i <= hi; i++)
             now64[i / SL_SKETCH_COARSE] += atomic_load_explicit(&s->hist[i], RLX);
     }
     uint32_t now32[SL_SKETCH_NCB];
@@ -612,6 +636,12 @@ static const char *sl_mvar_insane(const struct sl_mvar *v, const struct sl_mtota
             return "a custom metric's count at the last roll exceeds its total";
     if (p->n && !(p->mean >= 0 && p->mean <= lmax && p->m2 <= (double)p->n * lmax * lmax))
         return "latency totals at the last roll outside what can be recorded";
+    if (t->n) { /* the readers scan only the buckets between the extremes */
+        int lo = sl_sketch_index(t->min), hi = sl_sketch_index(t->max);
+        for (int i = 0; i < SL_SKETCH_NB; i++)
+            if ((i < lo || i > hi) && t->hist[i])
+                return "latency histogram outside the recorded extremes";
+    }
     bool empty = t->mean == 0 && t->m2 == 0 && t->min == INFINITY && t->max == -INFINITY;
     for (int i = 0; empty && i < SL_SKETCH_NB; i++)
         empty = t->hist[i] == 0;

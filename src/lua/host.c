@@ -54,7 +54,11 @@ static struct sl_host_entry *sl_host_entry(struct sl_host *h, const char *id, co
                                            bool create)
 {
     char key[SL_ID_MAX + 80];
-    snprintf(key, sizeof key, "%s\x1f%s", id, policy);
+    size_t ni = strnlen(id, SL_ID_MAX), np = strnlen(policy, sizeof key - ni - 2);
+    memcpy(key, id, ni);
+    key[ni] = '\x1f';
+    memcpy(key + ni + 1, policy, np);
+    key[ni + 1 + np] = '\0';
     if (create && (h->n + 1) * 2 > h->mask + 1) {
         size_t size = (h->mask + 1) * 2;
         struct sl_host_entry *m = calloc(size, sizeof *m);
@@ -247,6 +251,7 @@ struct sl_call {
     const cJSON *params; /* the test's params for this policy, or NULL */
     bool shadow;
     uint64_t serial;
+    struct sl_host_entry *entry; /* its (id, policy) entry; NULL when out of memory */
     struct sl_decision *out;
     bool decided;
     char *state;  /* new ctx.state JSON (malloc'd) */
@@ -316,7 +321,7 @@ static void sl_push_ctx(lua_State *L, struct sl_call *c)
     lua_createtable(L, 0, 5);
     lua_pushnumber(L, sl_engine_now(c->h->eng));
     lua_setfield(L, -2, "now");
-    const char *state = sl_host_state(c->h, c->id, c->p->name);
+    const char *state = c->entry ? c->entry->state : NULL;
     if (!state || sl_lua_push_json_text(L, state, NULL))
         lua_newtable(L);
     lua_setfield(L, -2, "state");
@@ -328,20 +333,6 @@ static void sl_push_ctx(lua_State *L, struct sl_call *c)
     lua_pushinteger(L, (lua_Integer)c->serial);
     lua_pushcclosure(L, sl_ctx_log, 2);
     lua_setfield(L, -2, "log");
-}
-
-/* Protected: push ctx, recorder, evaluate, view, params, ctx. */
-static int sl_call_prepare(lua_State *L)
-{
-    struct sl_call *c = lua_touserdata(L, 1);
-    lua_settop(L, 0);
-    sl_push_ctx(L, c);
-    lua_newtable(L); /* the recorder: path -> value of every field read */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->p->evaluate_ref);
-    sl_lua_push_view(L, c->h->eng, c->kind, c->id, 2, c->serial, &c->h->serial);
-    sl_push_params(L, c);
-    lua_pushvalue(L, 1);
-    return 6;
 }
 
 static const char *const sl_actions[] = {"none",   "alert",    "set_traffic", "pause",
@@ -438,53 +429,59 @@ static bool sl_call_unreported(const struct sl_call *c)
            !sl_engine_recommendation_logged(c->h->eng, c->id, c->out->recommendation);
 }
 
-/* Protected: (call, ctx, recorder, result) -> fill the call's decision,
- * new state and inputs. */
-static int sl_call_extract(lua_State *L)
+/* Fill the call's decision, new state and inputs from ctx (1), the
+ * recorder (2) and evaluate's result (3). */
+static void sl_call_extract(lua_State *L, struct sl_call *c)
 {
-    struct sl_call *c = lua_touserdata(L, 1);
     lua_pushliteral(L, "state");
-    lua_rawget(L, 2);
+    lua_rawget(L, 1);
     if (!lua_istable(L, -1))
-        return luaL_error(L, "ctx.state must stay a table");
+        luaL_error(L, "ctx.state must stay a table");
     c->state = sl_json_text(L, -1, SL_STATE_MAX, "ctx.state");
-    if (lua_isnil(L, 4))
-        return 0;
-    if (!lua_istable(L, 4))
-        return luaL_error(L, "evaluate must return nil or a table, not a %s", luaL_typename(L, 4));
-    sl_read_decision(L, 4, c);
+    if (lua_isnil(L, 3))
+        return;
+    if (!lua_istable(L, 3))
+        luaL_error(L, "evaluate must return nil or a table, not a %s", luaL_typename(L, 3));
+    sl_read_decision(L, 3, c);
     c->decided = true;
     if (sl_call_unreported(c))
-        return 0; /* c->inputs stays NULL: nobody will read them */
-    cJSON *in = sl_lua_to_json(L, 3, NULL);
+        return; /* c->inputs stays NULL: nobody will read them */
+    cJSON *in = sl_lua_to_json(L, 2, NULL);
     char *s = in ? cJSON_PrintUnformatted(in) : NULL;
     cJSON_Delete(in);
     c->inputs = s && strlen(s) <= SL_INPUTS_MAX ? s : strdup("{\"truncated\":true}");
     if (c->inputs != s)
         free(s);
+}
+
+/* Protected, under the call's budget: push ctx and the recorder, call
+ * evaluate(view, params, ctx), extract. One protected call, not one for each
+ * of the three steps: each costs a clock read and a hook to arm. */
+static int sl_call_body(lua_State *L)
+{
+    struct sl_call *c = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    sl_push_ctx(L, c); /* 1 */
+    lua_newtable(L);   /* 2: the recorder: path -> value of every field read */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->p->evaluate_ref);
+    sl_lua_push_view(L, c->h->eng, c->kind, c->id, 2, c->serial, &c->h->serial);
+    sl_push_params(L, c);
+    lua_pushvalue(L, 1);
+    lua_call(L, 3, 1); /* 3: the result */
+    sl_call_extract(L, c);
     return 0;
 }
 
-/* Run prepare, evaluate, extract through the gateway. 0 or -1 with c->err. */
+/* Run the call through the gateway. 0 or -1 with c->err. */
 static int sl_call_run(struct sl_call *c)
 {
     lua_State *L = sl_sandbox_state(c->p->sb);
-    int top = lua_gettop(L), rc = -1;
+    int top = lua_gettop(L);
     if (!lua_checkstack(L, 16))
         return sl_err_set(&c->err, SL_ENOMEM, "Lua stack exhausted");
-    lua_pushcfunction(L, sl_call_prepare);
+    lua_pushcfunction(L, sl_call_body);
     lua_pushlightuserdata(L, c);
-    if (sl_sandbox_call(c->p->sb, 1, 6, &c->err) != SL_CALL_OK)
-        goto done;
-    if (sl_sandbox_call(c->p->sb, 3, 1, &c->err) != SL_CALL_OK) /* evaluate(view, params, ctx) */
-        goto done;
-    /* STACK: ctx recorder result */
-    lua_pushcfunction(L, sl_call_extract);
-    lua_insert(L, -4);
-    lua_pushlightuserdata(L, c);
-    lua_insert(L, -4);
-    rc = sl_sandbox_call(c->p->sb, 4, 0, &c->err) == SL_CALL_OK ? 0 : -1;
-done:
+    int rc = sl_sandbox_call(c->p->sb, 1, 0, &c->err) == SL_CALL_OK ? 0 : -1;
     lua_settop(L, top);
     return rc;
 }
@@ -497,7 +494,7 @@ static void sl_host_failed(struct sl_host *h, struct sl_call *c)
     snprintf(actor, sizeof actor, "policy:%s", c->p->name);
     snprintf(reason, sizeof reason, "%s failed: %s", sl_hook_name(c->hook), c->err.msg);
     sl_engine_emit(h->eng, SL_EVENT_ERROR, c->id, actor, "evaluate", reason, NULL, NAN, NULL);
-    struct sl_host_entry *e = sl_host_entry(h, c->id, c->p->name, true);
+    struct sl_host_entry *e = c->entry;
     struct sl_test_info t;
     if (!e || ++e->failures < h->opts.max_failures || h->opts.max_failures <= 0 ||
         c->kind != SL_KIND_TEST || sl_engine_test(h->eng, c->id, &t, NULL) ||
@@ -511,7 +508,7 @@ static void sl_host_failed(struct sl_host *h, struct sl_call *c)
 
 static void sl_host_succeeded(struct sl_host *h, struct sl_call *c)
 {
-    struct sl_host_entry *e = sl_host_entry(h, c->id, c->p->name, true);
+    struct sl_host_entry *e = c->entry;
     if (e) {
         e->failures = 0;
         if (!e->dirty && (!e->state || strcmp(e->state, c->state) != 0)) {
@@ -526,9 +523,9 @@ static void sl_host_succeeded(struct sl_host *h, struct sl_call *c)
 
 /* A shadow policy is never applied, so repeating its verdict every tick
  * would only flood the log: it is reported when it changes. */
-static bool sl_host_shadow_repeats(struct sl_host *h, const struct sl_call *c)
+static bool sl_host_shadow_repeats(const struct sl_call *c)
 {
-    struct sl_host_entry *e = sl_host_entry(h, c->id, c->p->name, true);
+    struct sl_host_entry *e = c->entry;
     int verdict = c->out->action * 8 + c->out->recommendation + 1;
     if (!e || e->last_shadow == verdict)
         return e != NULL;
@@ -555,6 +552,7 @@ static int sl_host_one(struct sl_host *h, int kind, const char *id, int hook, co
     c.params = cJSON_GetObjectItemCaseSensitive(entry, "params");
     c.shadow = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(entry, "shadow"));
     c.serial = ++h->serial;
+    c.entry = sl_host_entry(h, id, c.p->name, true); /* none is added until the call ends */
     h->current = &c;
     int rc = sl_call_run(&c);
     h->current = NULL;
@@ -564,7 +562,7 @@ static int sl_host_one(struct sl_host *h, int kind, const char *id, int hook, co
     else
         sl_host_succeeded(h, &c);
     free(c.state);
-    if (rc || !c.decided || (c.shadow && sl_host_shadow_repeats(h, &c))) {
+    if (rc || !c.decided || (c.shadow && sl_host_shadow_repeats(&c))) {
         free(c.inputs);
         return 0;
     }
