@@ -9,6 +9,7 @@
 
 #include <xxhash.h>
 
+#include "sketch.h"
 #include "sluice.h"
 #include "tap.h"
 
@@ -182,6 +183,17 @@ int main(void)
     memcpy(bad + len0 - 8, &sum, sizeof sum);
     ok(sl_engine_load_metrics(b, "t1", 0, bad, len0, &err) == -1 && strstr(err.msg, "out of range"),
        "a checksummed checkpoint with a negative window count is refused (%s)", err.msg);
+    /* a count in a latency bucket beyond the recorded maximum: readers scan
+     * only the buckets between the extremes, so it could never be read back
+     * consistently (the histogram follows a 40-byte header and six totals) */
+    memcpy(bad, m0, len0);
+    uint64_t one = 1;
+    memcpy(bad + 40 + 6 * 8 + (SL_SKETCH_NB - 1) * 8, &one, sizeof one);
+    sum = XXH3_64bits(bad, len0 - 8);
+    memcpy(bad + len0 - 8, &sum, sizeof sum);
+    ok(sl_engine_load_metrics(b, "t1", 0, bad, len0, &err) == -1 &&
+           strstr(err.msg, "outside the recorded extremes"),
+       "a checksummed checkpoint with latencies beyond its maximum is refused (%s)", err.msg);
     sl_engine_metrics(b, "t1", 0, 0, &after, NULL);
     ok(before.requests == after.requests, "refused checkpoints changed nothing");
     struct sl_variant_metrics win;
