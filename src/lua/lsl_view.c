@@ -163,7 +163,7 @@ static void sl_view_wrap(lua_State *L, int backing, const char *path, int record
 {
     backing = lua_absindex(L, backing);
     recorder = lua_absindex(L, recorder);
-    lua_newuserdatauv(L, 0, 4); /* backing, path, recorder, root-only context */
+    lua_newuserdatauv(L, 0, 3); /* backing, path, recorder */
     lua_pushvalue(L, backing);
     lua_setiuservalue(L, -2, 1);
     lua_pushstring(L, path);
@@ -268,49 +268,42 @@ double sl_lua_window_seconds(const char *spec)
     return unit < 0 ? -1 : v * unit;
 }
 
-/* view:window(spec) -> view of both arms over the last spec. */
+/* ---- the root: every field built on first read ------------------------------ */
+
+/* What the root's fields are built from: the root proxy's own block (nested
+ * proxies have none). The object's info is read once, when the view is made;
+ * its pointers stay good for the call, in which the engine changes nothing. */
+struct sl_view_ctx {
+    struct sl_engine *eng;
+    int kind;
+    bool found;
+    uint64_t serial;
+    const uint64_t *current;
+    union {
+        struct sl_test_info t;
+        struct sl_canary_info k;
+    } info;
+    char id[SL_ID_MAX + 1];
+};
+
+static const struct sl_view_ctx *sl_view_ctx_of(lua_State *L, int proxy);
+
+/* view:window(spec) -> view of both arms over the last spec. The upvalue is
+ * the root proxy. */
 static int sl_view_window(lua_State *L)
 {
-    struct sl_engine *eng = lua_touserdata(L, lua_upvalueindex(1));
-    const uint64_t *current = lua_touserdata(L, lua_upvalueindex(5));
-    if ((uint64_t)lua_tointeger(L, lua_upvalueindex(4)) != *current)
-        return luaL_error(L, "view used outside its evaluate call");
-    const char *id = lua_tostring(L, lua_upvalueindex(2));
-    int kind = (int)lua_tointeger(L, lua_upvalueindex(3));
+    const struct sl_view_ctx *c = sl_view_ctx_of(L, lua_upvalueindex(1));
     double s = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2)
                                              : sl_lua_window_seconds(luaL_checkstring(L, 2));
     luaL_argcheck(L, s > 0, 2, "window must be like \"30s\", \"5m\", \"1h\" or seconds > 0");
     lua_newtable(L);
-    bool test = kind == SL_KIND_TEST;
-    sl_view_arms(L, eng, id, s, test ? "control" : "stable", test ? "treatment" : "canary");
+    bool test = c->kind == SL_KIND_TEST;
+    sl_view_arms(L, c->eng, c->id, s, test ? "control" : "stable", test ? "treatment" : "canary");
     const char *path = lua_pushfstring(L, "window(%s)", lua_tostring(L, 2));
-    sl_view_wrap(L, -2, path, lua_upvalueindex(6));
+    lua_getiuservalue(L, lua_upvalueindex(1), 3); /* the recorder */
+    sl_view_wrap(L, -3, path, -1);
     return 1;
 }
-
-static void sl_view_window_method(lua_State *L, struct sl_engine *eng, int kind, const char *id,
-                                  int recorder, uint64_t serial, const uint64_t *current)
-{
-    lua_pushlightuserdata(L, eng);
-    lua_pushstring(L, id);
-    lua_pushinteger(L, kind);
-    lua_pushinteger(L, (lua_Integer)serial);
-    lua_pushlightuserdata(L, (void *)current);
-    lua_pushvalue(L, recorder);
-    lua_pushcclosure(L, sl_view_window, 6);
-    lua_setfield(L, -2, "window");
-}
-
-/* ---- the root: cheap scalars now, costly sections on first read --------------- */
-
-/* What a lazy section needs; lives as the root proxy's 4th user value. */
-struct sl_view_ctx {
-    struct sl_engine *eng;
-    int kind;
-    uint64_t serial;
-    const uint64_t *current;
-    char id[SL_ID_MAX + 1];
-};
 
 static void sl_view_test_config(lua_State *L, const struct sl_test_config *c)
 {
@@ -348,22 +341,40 @@ static void sl_view_history(lua_State *L, const struct sl_test_info *t)
     }
 }
 
-static void sl_view_test(lua_State *L, const struct sl_test_info *t)
+/* Push root field key of a test or canary; false if there is none. */
+static bool sl_view_scalar(lua_State *L, const struct sl_view_ctx *c, const char *key)
 {
-    const struct sl_test_config *c = t->config;
-    sl_set_str(L, "kind", "test");
-    sl_set_str(L, "id", c->id);
-    sl_set_str(L, "name", c->name);
-    sl_set_str(L, "model", c->model);
-    sl_set_str(L, "status", sl_test_status_name(t->status));
-    sl_set_num(L, "age_seconds", t->running_seconds);
-    sl_set_num(L, "age_hours", t->running_seconds / 3600.0);
-    lua_pushinteger(L, t->ramp_step + 1);
-    lua_setfield(L, -2, "ramp_step");
-    lua_createtable(L, 0, 2);
-    sl_set_num(L, "treatment", t->status == SL_TEST_PAUSED ? 0 : t->treatment_pct);
-    sl_set_num(L, "control", t->status == SL_TEST_PAUSED ? 100 : 100 - t->treatment_pct);
-    lua_setfield(L, -2, "allocation");
+    bool test = c->kind == SL_KIND_TEST;
+    const struct sl_test_info *t = &c->info.t;
+    const struct sl_canary_info *k = &c->info.k;
+    double age = 0,
+           share = test ? (t->status == SL_TEST_PAUSED ? 0 : t->treatment_pct) : k->traffic_pct;
+    if (test)
+        age = t->running_seconds;
+    else if (k->status != SL_CANARY_PREPARING) /* by status: a virtual clock may start at 0 */
+        age = sl_engine_now(c->eng) - k->started_at;
+    const char *str = strcmp(key, "kind") == 0     ? (test ? "test" : "canary")
+                      : strcmp(key, "id") == 0     ? (test ? t->config->id : k->config->id)
+                      : strcmp(key, "name") == 0   ? (test ? t->config->name : k->config->name)
+                      : strcmp(key, "model") == 0  ? (test ? t->config->model : k->config->model)
+                      : strcmp(key, "status") == 0 ? (test ? sl_test_status_name(t->status)
+                                                           : sl_canary_status_name(k->status))
+                                                   : NULL;
+    if (str)
+        lua_pushstring(L, str);
+    else if (strcmp(key, "age_seconds") == 0)
+        lua_pushnumber(L, age);
+    else if (strcmp(key, "age_hours") == 0)
+        lua_pushnumber(L, age / 3600.0);
+    else if (test && strcmp(key, "ramp_step") == 0)
+        lua_pushinteger(L, t->ramp_step + 1);
+    else if (strcmp(key, "allocation") == 0) {
+        lua_createtable(L, 0, 2);
+        sl_set_num(L, test ? "treatment" : "canary", share);
+        sl_set_num(L, test ? "control" : "stable", 100 - share);
+    } else
+        return false;
+    return true;
 }
 
 static void sl_view_criteria(lua_State *L, const struct sl_canary_config *c)
@@ -404,24 +415,6 @@ static void sl_view_health(lua_State *L, const struct sl_canary_info *k)
         sl_set_bool(L, "passed", k->checks[i].passed);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-}
-
-static void sl_view_canary(lua_State *L, const struct sl_canary_info *k, double now)
-{
-    const struct sl_canary_config *c = k->config;
-    sl_set_str(L, "kind", "canary");
-    sl_set_str(L, "id", c->id);
-    sl_set_str(L, "name", c->name);
-    sl_set_str(L, "model", c->model);
-    sl_set_str(L, "status", sl_canary_status_name(k->status));
-    /* by status, not started_at != 0: a virtual clock may well start at 0 */
-    double age = k->status != SL_CANARY_PREPARING ? now - k->started_at : 0;
-    sl_set_num(L, "age_seconds", age);
-    sl_set_num(L, "age_hours", age / 3600.0);
-    lua_createtable(L, 0, 2);
-    sl_set_num(L, "canary", k->traffic_pct);
-    sl_set_num(L, "stable", 100 - k->traffic_pct);
-    lua_setfield(L, -2, "allocation");
 }
 
 /* Canaries keep no sequential state: stable vs canary, fixed-horizon. */
@@ -473,14 +466,19 @@ static void sl_view_stats(lua_State *L, struct sl_engine *eng, int kind, const c
  * false if key is not a section. [-0, +0, m] */
 static bool sl_view_lazy(lua_State *L, const struct sl_view_ctx *c, const char *key, int b)
 {
-    struct sl_test_info t;
-    struct sl_canary_info k;
     bool test = c->kind == SL_KIND_TEST;
-    if (test ? sl_engine_test(c->eng, c->id, &t, NULL) : sl_engine_canary(c->eng, c->id, &k, NULL))
+    if (!c->found)
         return false;
+    const struct sl_test_info *t = &c->info.t;
+    const struct sl_canary_info *k = &c->info.k;
     const char *a0 = test ? "control" : "stable", *a1 = test ? "treatment" : "canary";
     struct sl_variant_metrics m;
-    if (strcmp(key, a0) == 0 || strcmp(key, a1) == 0) {
+    if (sl_view_scalar(L, c, key)) {
+        /* pushed */
+    } else if (strcmp(key, "window") == 0) {
+        lua_pushvalue(L, 1); /* the root proxy (sl_view_index and pairs keep it at 1) */
+        lua_pushcclosure(L, sl_view_window, 1);
+    } else if (strcmp(key, a0) == 0 || strcmp(key, a1) == 0) {
         if (sl_engine_metrics(c->eng, c->id, strcmp(key, a1) == 0, 0, &m, NULL))
             return false;
         sl_view_arm_push(L, &m);
@@ -488,15 +486,15 @@ static bool sl_view_lazy(lua_State *L, const struct sl_view_ctx *c, const char *
         sl_view_stats(L, c->eng, c->kind, c->id);
     } else if (strcmp(key, "config") == 0) {
         if (test)
-            sl_view_test_config(L, t.config);
+            sl_view_test_config(L, t->config);
         else
-            sl_view_canary_config(L, k.config);
+            sl_view_canary_config(L, k->config);
     } else if (test && strcmp(key, "ramp") == 0) {
-        sl_view_ramp(L, t.config);
+        sl_view_ramp(L, t->config);
     } else if (test && strcmp(key, "allocation_history") == 0) {
-        sl_view_history(L, &t);
+        sl_view_history(L, t);
     } else if (!test && strcmp(key, "health") == 0) {
-        sl_view_health(L, &k);
+        sl_view_health(L, k);
     } else {
         return false;
     }
@@ -508,9 +506,8 @@ static bool sl_view_lazy(lua_State *L, const struct sl_view_ctx *c, const char *
  * nested proxy. Raises when the view outlived its call. */
 static const struct sl_view_ctx *sl_view_ctx_of(lua_State *L, int proxy)
 {
-    int t = lua_getiuservalue(L, proxy, 4);
-    const struct sl_view_ctx *c = t == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
-    lua_pop(L, 1);
+    const struct sl_view_ctx *c =
+        lua_rawlen(L, proxy) == sizeof *c ? lua_touserdata(L, proxy) : NULL;
     if (c && *c->current != c->serial)
         luaL_error(L, "view used outside its evaluate call");
     return c;
@@ -527,9 +524,11 @@ static bool sl_view_lazy_at(lua_State *L, int proxy, int backing, int key)
 
 static void sl_view_lazy_all(lua_State *L, int proxy, int backing)
 {
-    static const char *const keys[] = {"control", "treatment", "stable", "canary",
-                                       "stats",   "config",    "ramp",   "allocation_history",
-                                       "health"};
+    static const char *const keys[] = {
+        "kind",      "id",        "name",       "model",  "status",  "age_seconds",
+        "age_hours", "ramp_step", "allocation", "window", "control", "treatment",
+        "stable",    "canary",    "stats",      "config", "ramp",    "allocation_history",
+        "health"};
     const struct sl_view_ctx *c = sl_view_ctx_of(L, proxy);
     for (size_t i = 0; c && i < sizeof keys / sizeof keys[0]; i++)
         if (lua_getfield(L, backing, keys[i]) == LUA_TNIL)
@@ -545,18 +544,23 @@ void sl_lua_push_view(lua_State *L, struct sl_engine *eng, int kind, const char 
                       uint64_t serial, const uint64_t *current)
 {
     recorder = lua_absindex(L, recorder);
-    lua_createtable(L, 0, 16);
-    struct sl_test_info t;
-    struct sl_canary_info k;
-    if (kind == SL_KIND_TEST && sl_engine_test(eng, id, &t, NULL) == 0)
-        sl_view_test(L, &t);
-    else if (kind == SL_KIND_CANARY && sl_engine_canary(eng, id, &k, NULL) == 0)
-        sl_view_canary(L, &k, sl_engine_now(eng));
-    sl_view_window_method(L, eng, kind, id, recorder, serial, current);
-    sl_view_wrap(L, -1, "", recorder);
-    struct sl_view_ctx *c = lua_newuserdatauv(L, sizeof *c, 0);
-    *c = (struct sl_view_ctx){.eng = eng, .kind = kind, .serial = serial, .current = current};
+    lua_createtable(L, 0, 8); /* the backing: filled as fields are read */
+    struct sl_view_ctx *c = lua_newuserdatauv(L, sizeof *c, 3);
+    memset(c, 0, sizeof *c);
+    c->eng = eng;
+    c->kind = kind;
+    c->serial = serial;
+    c->current = current;
     snprintf(c->id, sizeof c->id, "%s", id);
-    lua_setiuservalue(L, -2, 4);
+    c->found = kind == SL_KIND_TEST ? sl_engine_test(eng, id, &c->info.t, NULL) == 0
+                                    : sl_engine_canary(eng, id, &c->info.k, NULL) == 0;
+    lua_pushvalue(L, -2);
+    lua_setiuservalue(L, -2, 1);
+    lua_pushliteral(L, "");
+    lua_setiuservalue(L, -2, 2);
+    lua_pushvalue(L, recorder);
+    lua_setiuservalue(L, -2, 3);
+    sl_view_metatable(L);
+    lua_setmetatable(L, -2);
     lua_remove(L, -2);
 }

@@ -342,6 +342,34 @@ describe("policies in a running engine", function()
       assert.truthy(alert.detail:find('"control.latency.p99":', 1, true), alert.detail)
     end)
 
+    it("builds the root view's fields on first read; pairs sees every one", function()
+      write("mine.lua", [[
+        local stash
+        return { kind = 'guard', name = 'mine', version = '1',
+          evaluate = function(view, params, ctx)
+            if stash then
+              local ok, err = pcall(function() return stash:window('5m') end)
+              return { action = 'alert', reason = 'stale window: ' .. tostring(ok) .. ' ' .. tostring(err) }
+            end
+            stash = view
+            local keys = {}
+            for k, v in pairs(view) do keys[#keys + 1] = k .. ':' .. type(v) end
+            table.sort(keys)
+            return { action = 'alert', reason = table.concat(keys, ',') .. ' | ' .. view.kind .. ' ' ..
+                     view.status .. ' ' .. view.allocation.treatment .. ' ' .. view.id }
+          end }]])
+      local eng, id, tick = setup()
+      tick()
+      tick()
+      local alerts = events_where(eng, function(e) return e.action == "alert" end)
+      assert.are.equal("age_hours:number,age_seconds:number,allocation:userdata,allocation_history:userdata," ..
+        "config:userdata,control:userdata,id:string,kind:string,model:string,name:string,ramp:userdata," ..
+        "ramp_step:number,stats:userdata,status:string,treatment:userdata,window:function" ..
+        " | test running 50.0 " .. id, alerts[1] and alerts[1].reason)
+      assert.truthy(alerts[2] and alerts[2].reason:find("stale window: false", 1, true) and
+                    alerts[2].reason:find("outside its evaluate call", 1, true), alerts[2] and alerts[2].reason)
+    end)
+
     it("refuses a ctx.log stashed from an earlier call (regression: read a dead frame)", function()
       write("mine.lua", [[
         local stash
