@@ -380,9 +380,8 @@ static void sl_read_cumulative(struct sl_mvar *v, double now, const char *const 
     sl_fill_common(out, t.n, t.errors, t.mean, t.m2, fmax(0.0, now - v->started));
     out->latency_min = t.n ? t.min : NAN;
     out->latency_max = t.n ? t.max : NAN;
-    for (int q = 0; q < SL_NQUANTILES; q++)
-        out->quantiles[q] =
-            sl_sketch_quantile_counts(t.hist, SL_SKETCH_NB, t.n, t.min, t.max, sl_qs[q]);
+    sl_sketch_quantiles_counts(t.hist, SL_SKETCH_NB, t.n, t.min, t.max, sl_qs, SL_NQUANTILES,
+                               out->quantiles);
     for (int j = 0; j < v->nmetrics; j++) {
         struct sl_metric_stats *m = &out->metrics[j];
         m->name = names ? names[j] : NULL;
@@ -425,13 +424,15 @@ void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *cons
     sl_lifetime_bounds(v, &lo, &hi);
     for (int c = 0; c < SL_SKETCH_NCB; c++)
         h[c] = acc.hist[c];
-    out->latency_min =
-        acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, lo, hi, 1.0 / (double)acc.n)
-              : NAN;
-    out->latency_max =
-        acc.n ? sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, lo, hi, 1.0) : NAN;
-    for (int q = 0; q < SL_NQUANTILES; q++)
-        out->quantiles[q] = sl_sketch_quantile_counts(h, SL_SKETCH_NCB, acc.n, lo, hi, sl_qs[q]);
+    /* min (the first rank), the quantiles, max: ascending, so one pass */
+    double qs[SL_NQUANTILES + 2], qv[SL_NQUANTILES + 2];
+    qs[0] = acc.n ? 1.0 / (double)acc.n : 0;
+    memcpy(qs + 1, sl_qs, sizeof sl_qs);
+    qs[SL_NQUANTILES + 1] = 1.0;
+    sl_sketch_quantiles_counts(h, SL_SKETCH_NCB, acc.n, lo, hi, qs, SL_NQUANTILES + 2, qv);
+    out->latency_min = qv[0];
+    out->latency_max = qv[SL_NQUANTILES + 1];
+    memcpy(out->quantiles, qv + 1, sizeof out->quantiles);
     for (int j = 0; j < v->nmetrics; j++) {
         struct sl_metric_stats *m = &out->metrics[j];
         m->name = names ? names[j] : NULL;

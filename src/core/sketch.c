@@ -105,30 +105,49 @@ void sl_sketch_merge(struct sl_sketch *s, const struct sl_sketch *other)
     s->max = fmax(s->max, other->max);
 }
 
-double sl_sketch_quantile_counts(const uint64_t *counts, int ncounts, uint64_t n, double min,
-                                 double max, double q)
+/* The value reported when the nearest rank falls in bucket i. */
+static double sl_sketch_pick(int i, int ncounts, double min, double max)
 {
-    if (n == 0 || !(q >= 0 && q <= 1))
-        return NAN;
-    uint64_t rank = (uint64_t)ceil(q * (double)n);
-    if (rank == 0)
-        return min;
-    uint64_t seen = 0;
-    int i = 0;
-    for (; i < ncounts; i++) {
-        seen += counts[i];
-        if (seen >= rank)
-            break;
-    }
-    if (i >= ncounts)
-        return max;
     bool fine = ncounts == SL_SKETCH_NB;
-    if (fine && i == ncounts - 1)
+    if (i >= ncounts || (fine && i == ncounts - 1))
         return max; /* the overflow bucket: the exact max is the best we know */
     if (fine && i == 0)
         return min; /* the underflow bucket: likewise the exact min */
     double v = fine ? sl_sketch_value(i) : sl_sketch_coarse_value(i);
     return fmin(fmax(v, min), max);
+}
+
+void sl_sketch_quantiles_counts(const uint64_t *counts, int ncounts, uint64_t n, double min,
+                                double max, const double *qs, int nq, double *out)
+{
+    uint64_t seen = 0, last = 0; /* counts before bucket i; the previous rank */
+    int i = 0;
+    for (int k = 0; k < nq; k++) {
+        double q = qs[k];
+        if (n == 0 || !(q >= 0 && q <= 1)) {
+            out[k] = NAN;
+            continue;
+        }
+        uint64_t rank = (uint64_t)ceil(q * (double)n);
+        if (rank == 0) {
+            out[k] = min;
+            continue;
+        }
+        if (rank < last) /* not ascending: start over */
+            seen = 0, i = 0;
+        last = rank;
+        while (i < ncounts && seen + counts[i] < rank)
+            seen += counts[i++];
+        out[k] = sl_sketch_pick(i, ncounts, min, max);
+    }
+}
+
+double sl_sketch_quantile_counts(const uint64_t *counts, int ncounts, uint64_t n, double min,
+                                 double max, double q)
+{
+    double v;
+    sl_sketch_quantiles_counts(counts, ncounts, n, min, max, &q, 1, &v);
+    return v;
 }
 
 double sl_sketch_quantile(const struct sl_sketch *s, double q)

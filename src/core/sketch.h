@@ -69,5 +69,9 @@ double sl_sketch_quantile(const struct sl_sketch *s, double q);
  * when SL_SKETCH_NCB), total n, clamped to [min, max]. */
 double sl_sketch_quantile_counts(const uint64_t *counts, int ncounts, uint64_t n, double min,
                                  double max, double q);
+/* The same for nq quantiles at once, into out: one pass over the counts when
+ * qs ascend (any order is right, only slower). */
+void sl_sketch_quantiles_counts(const uint64_t *counts, int ncounts, uint64_t n, double min,
+                                double max, const double *qs, int nq, double *out);
 
 #endif

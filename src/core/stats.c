@@ -342,8 +342,10 @@ static double troot_eval(const struct troot *r, double t, double *slope)
  * small q), the power-law tail P(T > t) ~ df^(df/2) t^-df / (df B(df/2, 1/2)). */
 static double troot_start(double q, double df)
 {
-    double z = normal_isf(q);
-    double w = log(z + (z * z * z + z) / (4 * fmax(df, 1)));
+    double z = normal_isf(q), z2 = z * z, d = fmax(df, 1);
+    /* two Cornish-Fisher terms: within 1e-4 relative from df = 10, so Newton
+     * from here needs two or three steps */
+    double w = log(z + z * (z2 + 1) / (4 * d) + z * ((5 * z2 + 16) * z2 + 3) / (96 * d * d));
     double heavy = (0.5 * df * log(df) - log(df) - lbeta_half(df / 2) - log(q)) / df;
     return isfinite(heavy) && 2 * heavy > log(10 * df) && heavy > w ? heavy : w;
 }
@@ -352,7 +354,7 @@ static double troot_start(double q, double df)
  * if it does not within the doubles (the quantile over- or underflows). */
 static bool troot_bracket(const struct troot *r, double w0, double *lo, double *hi)
 {
-    double slope, step = 1;
+    double slope, step = 1.0 / 64; /* the start is usually close (see troot_start) */
     bool up = troot_eval(r, exp(w0), &slope) < 0;
     *lo = *hi = w0;
     for (int i = 0; i < 64; i++, step *= 2) {
@@ -378,10 +380,9 @@ static double t_isf(double q, double df)
 {
     struct troot r = {.df = df, .central = q > 0.25};
     r.ln_target = log(r.central ? 0.5 - q : q); /* 0.5 - q is exact for q > 1/4 */
-    double lo, hi, w, slope;
-    if (!troot_bracket(&r, troot_start(q, df), &lo, &hi))
-        return r.central ? 0 : INFINITY;
-    w = 0.5 * (lo + hi);
+    double lo, hi, w = troot_start(q, df), slope;
+    if (!troot_bracket(&r, w, &lo, &hi))
+        return r.central ? 0 : INFINITY; /* Newton goes from the start, an end of the bracket */
     for (int i = 0; i < SL_ROOT_MAXIT; i++) {
         double g = troot_eval(&r, exp(w), &slope);
         if (g == 0)

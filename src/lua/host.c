@@ -446,7 +446,8 @@ static void sl_call_extract(lua_State *L, struct sl_call *c)
     c->decided = true;
     if (sl_call_unreported(c))
         return; /* c->inputs stays NULL: nobody will read them */
-    cJSON *in = sl_lua_to_json(L, 2, NULL);
+    sl_lua_view_inputs(L, 2);
+    cJSON *in = sl_lua_to_json(L, -1, NULL);
     char *s = in ? cJSON_PrintUnformatted(in) : NULL;
     cJSON_Delete(in);
     c->inputs = s && strlen(s) <= SL_INPUTS_MAX ? s : strdup("{\"truncated\":true}");
@@ -462,7 +463,7 @@ static int sl_call_body(lua_State *L)
     struct sl_call *c = lua_touserdata(L, 1);
     lua_settop(L, 0);
     sl_push_ctx(L, c); /* 1 */
-    lua_newtable(L);   /* 2: the recorder: path -> value of every field read */
+    lua_newtable(L);   /* 2: the recorder of every field read (lsl_view.h) */
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->p->evaluate_ref);
     sl_lua_push_view(L, c->h->eng, c->kind, c->id, 2, c->serial, &c->h->serial);
     sl_push_params(L, c);

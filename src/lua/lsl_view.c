@@ -10,76 +10,125 @@
 
 #define SL_VIEW_MT "sluice.View"
 
-/* ---- the proxy: userdata with user values (backing, path, recorder) ---------------- */
+/* ---- the proxy: userdata with user values (backing, parent, key, recorder) ---------- *
+ *
+ * A proxy knows its parent proxy and the key it was read under, not its
+ * path: the path of a field ("treatment.latency.p99") is built only when a
+ * decision's inputs are reported. Every scalar read appends (proxy, key,
+ * value) to the recorder array; most calls decide nothing and never pay for
+ * the strings. The root has no parent and no key; a window's view has no
+ * parent and its key is "window(5m)". */
 
-static void sl_view_wrap(lua_State *L, int backing, const char *path, int recorder);
+enum { SL_UV_BACKING = 1, SL_UV_PARENT, SL_UV_KEY, SL_UV_RECORDER, SL_UV_N = SL_UV_RECORDER };
+
+static void sl_view_wrap(lua_State *L, int backing, int parent, int key, int recorder);
 static bool sl_view_lazy_at(lua_State *L, int proxy, int backing, int key);
 static void sl_view_lazy_all(lua_State *L, int proxy, int backing);
 
-static void sl_view_record(lua_State *L, int recorder, const char *path, int value)
+static void sl_view_record(lua_State *L, int recorder, int key, int value)
 {
     int t = lua_type(L, value);
     if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN)
         return;
+    lua_Integer n = (lua_Integer)lua_rawlen(L, recorder);
+    lua_pushvalue(L, 1); /* the proxy read */
+    lua_rawseti(L, recorder, n + 1);
+    lua_pushvalue(L, key);
+    lua_rawseti(L, recorder, n + 2);
     lua_pushvalue(L, value);
-    lua_setfield(L, recorder, path);
+    lua_rawseti(L, recorder, n + 3);
 }
 
 /* Push the view of `value` found at key under the proxy at 1 (tables are
  * wrapped, scalars recorded). [-0, +1, m] */
 static void sl_view_child(lua_State *L, int value, int key)
 {
-    lua_getiuservalue(L, 1, 2); /* path */
-    lua_getiuservalue(L, 1, 3); /* recorder */
-    /* path = base "." key, built here: lua_pushfstring and lua_tostring on a
-     * number key (which would also turn the key into a string in place, and
-     * pairs() would then hand next() a key that is not in the table) cost a
-     * formatted print on every field a policy reads. */
-    char buf[256], digits[24];
-    size_t blen, klen = 1;
-    const char *base = lua_tolstring(L, -2, &blen), *k = "?";
-    if (lua_type(L, key) == LUA_TSTRING) {
-        k = lua_tolstring(L, key, &klen);
-    } else if (lua_isinteger(L, key)) {
-        lua_Integer n = lua_tointeger(L, key);
-        unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
-        char *d = digits + sizeof digits;
-        do
-            *--d = (char)('0' + u % 10);
-        while ((u /= 10) > 0);
-        if (n < 0)
-            *--d = '-';
-        k = d;
-        klen = (size_t)(digits + sizeof digits - d);
-    } else if (lua_type(L, key) == LUA_TNUMBER) {
-        lua_pushvalue(L, key); /* a copy, converted (see above) */
-        k = lua_tolstring(L, -1, &klen);
-        lua_insert(L, -3);
-    }
-    size_t dot = blen ? 1 : 0;
-    if (blen + dot + klen <= sizeof buf) {
-        memcpy(buf, base, blen);
-        buf[blen] = '.';
-        memcpy(buf + blen + dot, k, klen);
-        lua_pushlstring(L, buf, blen + dot + klen);
+    lua_getiuservalue(L, 1, SL_UV_RECORDER);
+    int recorder = lua_gettop(L);
+    if (lua_istable(L, value)) {
+        sl_view_wrap(L, value, 1, key, recorder);
     } else {
-        lua_pushfstring(L, "%s%s%s", base, dot ? "." : "", k);
-    }
-    const char *path = lua_tostring(L, -1); /* STACK: ... [copy] path_base recorder path */
-    if (lua_istable(L, value))
-        sl_view_wrap(L, value, path, lua_gettop(L) - 1);
-    else {
-        sl_view_record(L, lua_gettop(L) - 1, path, value);
+        sl_view_record(L, recorder, key, value);
         lua_pushvalue(L, value);
     }
-    lua_replace(L, -4);
-    lua_pop(L, 2);
+    lua_remove(L, recorder);
+}
+
+struct sl_path {
+    char s[512];
+    size_t n;
+};
+
+static void sl_path_add(struct sl_path *p, const char *s, size_t n)
+{
+    if (p->n && p->n < sizeof p->s - 1)
+        p->s[p->n++] = '.';
+    if (n > sizeof p->s - 1 - p->n)
+        n = sizeof p->s - 1 - p->n;
+    memcpy(p->s + p->n, s, n);
+    p->n += n;
+    p->s[p->n] = '\0';
+}
+
+/* Add the key at idx. Integer keys are written as digits: converting the key
+ * in place would turn it into a string in a table pairs() may be walking. */
+static void sl_path_key(lua_State *L, int idx, struct sl_path *p)
+{
+    char digits[40];
+    size_t n;
+    if (lua_isinteger(L, idx)) {
+        n = (size_t)snprintf(digits, sizeof digits, "%lld", (long long)lua_tointeger(L, idx));
+        sl_path_add(p, digits, n);
+    } else if (lua_type(L, idx) == LUA_TSTRING) {
+        const char *k = lua_tolstring(L, idx, &n);
+        sl_path_add(p, k, n);
+    } else if (lua_type(L, idx) == LUA_TNUMBER) {
+        n = (size_t)snprintf(digits, sizeof digits, "%.14g", lua_tonumber(L, idx));
+        sl_path_add(p, digits, n);
+    }
+}
+
+/* The path of the proxy at idx: its ancestors' keys from the root down. */
+static void sl_view_path(lua_State *L, int idx, struct sl_path *p)
+{
+    int top = lua_gettop(L), depth = 0;
+    p->n = 0;
+    p->s[0] = '\0';
+    lua_pushvalue(L, idx);
+    while (depth < 32 && lua_checkstack(L, 2) &&
+           lua_getiuservalue(L, -1, SL_UV_PARENT) == LUA_TUSERDATA)
+        depth++; /* STACK: proxy parent grandparent ... root */
+    lua_pop(L, 1);
+    for (int i = lua_gettop(L); i > top; i--) {
+        lua_getiuservalue(L, i, SL_UV_KEY);
+        sl_path_key(L, -1, p);
+        lua_pop(L, 1);
+    }
+    lua_settop(L, top);
+}
+
+void sl_lua_view_inputs(lua_State *L, int recorder)
+{
+    recorder = lua_absindex(L, recorder);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, recorder);
+    lua_createtable(L, 0, (int)(n / 3));
+    struct sl_path p;
+    for (lua_Integer i = 1; i + 2 <= n; i += 3) {
+        lua_rawgeti(L, recorder, i);
+        sl_view_path(L, -1, &p);
+        lua_rawgeti(L, recorder, i + 1);
+        sl_path_key(L, -1, &p);
+        lua_pop(L, 2);
+        lua_pushlstring(L, p.s, p.n);
+        lua_rawgeti(L, recorder, i + 2);
+        lua_rawset(L, -3); /* a field read twice keeps its last value */
+    }
 }
 
 static int sl_view_index(lua_State *L)
 {
     lua_settop(L, 2);
-    lua_getiuservalue(L, 1, 1);
+    lua_getiuservalue(L, 1, SL_UV_BACKING);
     lua_pushvalue(L, 2);
     lua_rawget(L, 3); /* STACK: proxy key backing value */
     if (lua_isnil(L, 4) && sl_view_lazy_at(L, 1, 3, 2)) {
@@ -101,7 +150,7 @@ static int sl_view_newindex(lua_State *L)
 
 static int sl_view_len(lua_State *L)
 {
-    lua_getiuservalue(L, 1, 1);
+    lua_getiuservalue(L, 1, SL_UV_BACKING);
     lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
     return 1;
 }
@@ -110,7 +159,7 @@ static int sl_view_len(lua_State *L)
 static int sl_view_next(lua_State *L)
 {
     lua_settop(L, 2);
-    lua_getiuservalue(L, 1, 1);
+    lua_getiuservalue(L, 1, SL_UV_BACKING);
     lua_pushvalue(L, 2);
     if (!lua_next(L, 3)) /* STACK: proxy key backing [nextkey value] */
         return 0;
@@ -131,7 +180,7 @@ static int sl_view_next(lua_State *L)
 static int sl_view_pairs(lua_State *L)
 {
     lua_settop(L, 1);
-    lua_getiuservalue(L, 1, 1);
+    lua_getiuservalue(L, 1, SL_UV_BACKING);
     sl_view_lazy_all(L, 1, 2); /* every section or part, so pairs sees them */
     lua_settop(L, 1);
     lua_pushcfunction(L, sl_view_next);
@@ -142,36 +191,60 @@ static int sl_view_pairs(lua_State *L)
 
 static int sl_view_tostring(lua_State *L)
 {
-    lua_getiuservalue(L, 1, 2);
-    lua_pushfstring(L, "sluice.view(%s)", *lua_tostring(L, -1) ? lua_tostring(L, -1) : "root");
+    struct sl_path p;
+    sl_view_path(L, 1, &p);
+    lua_pushfstring(L, "sluice.view(%s)", p.n ? p.s : "root");
     return 1;
 }
 
+static const char sl_view_mt_key; /* the metatable, by address: no name to hash */
+
 static void sl_view_metatable(lua_State *L)
 {
-    if (!luaL_newmetatable(L, SL_VIEW_MT))
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &sl_view_mt_key) == LUA_TTABLE)
         return;
+    lua_pop(L, 1);
     static const luaL_Reg mt[] = {
         {"__index", sl_view_index}, {"__newindex", sl_view_newindex}, {"__len", sl_view_len},
         {"__pairs", sl_view_pairs}, {"__tostring", sl_view_tostring}, {NULL, NULL}};
+    lua_createtable(L, 0, 7);
     luaL_setfuncs(L, mt, 0);
     lua_pushliteral(L, "locked");
     lua_setfield(L, -2, "__metatable");
+    lua_pushliteral(L, SL_VIEW_MT);
+    lua_setfield(L, -2, "__name");
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &sl_view_mt_key);
 }
 
-static void sl_view_wrap(lua_State *L, int backing, const char *path, int recorder)
+/* Set the proxy on top's user values and metatable (parent, key: 0 = none). */
+static void sl_view_uservalues(lua_State *L, int backing, int parent, int key, int recorder)
 {
-    backing = lua_absindex(L, backing);
-    recorder = lua_absindex(L, recorder);
-    lua_newuserdatauv(L, 0, 3); /* backing, path, recorder */
     lua_pushvalue(L, backing);
-    lua_setiuservalue(L, -2, 1);
-    lua_pushstring(L, path);
-    lua_setiuservalue(L, -2, 2);
+    lua_setiuservalue(L, -2, SL_UV_BACKING);
+    if (parent) {
+        lua_pushvalue(L, parent);
+        lua_setiuservalue(L, -2, SL_UV_PARENT);
+    }
+    if (key) {
+        lua_pushvalue(L, key);
+        lua_setiuservalue(L, -2, SL_UV_KEY);
+    }
     lua_pushvalue(L, recorder);
-    lua_setiuservalue(L, -2, 3);
+    lua_setiuservalue(L, -2, SL_UV_RECORDER);
     sl_view_metatable(L);
     lua_setmetatable(L, -2);
+}
+
+/* Wrap the table at backing, read under key of the proxy at parent (0: none). */
+static void sl_view_wrap(lua_State *L, int backing, int parent, int key, int recorder)
+{
+    backing = lua_absindex(L, backing);
+    parent = parent ? lua_absindex(L, parent) : 0;
+    key = key ? lua_absindex(L, key) : 0;
+    recorder = lua_absindex(L, recorder);
+    lua_newuserdatauv(L, 0, SL_UV_N);
+    sl_view_uservalues(L, backing, parent, key, recorder);
 }
 
 /* ---- data --------------------------------------------------------------------------- */
@@ -299,9 +372,9 @@ static int sl_view_window(lua_State *L)
     lua_newtable(L);
     bool test = c->kind == SL_KIND_TEST;
     sl_view_arms(L, c->eng, c->id, s, test ? "control" : "stable", test ? "treatment" : "canary");
-    const char *path = lua_pushfstring(L, "window(%s)", lua_tostring(L, 2));
-    lua_getiuservalue(L, lua_upvalueindex(1), 3); /* the recorder */
-    sl_view_wrap(L, -3, path, -1);
+    lua_pushfstring(L, "window(%s)", lua_tostring(L, 2));
+    lua_getiuservalue(L, lua_upvalueindex(1), SL_UV_RECORDER);
+    sl_view_wrap(L, -3, 0, -2, -1);
     return 1;
 }
 
@@ -545,7 +618,7 @@ void sl_lua_push_view(lua_State *L, struct sl_engine *eng, int kind, const char 
 {
     recorder = lua_absindex(L, recorder);
     lua_createtable(L, 0, 8); /* the backing: filled as fields are read */
-    struct sl_view_ctx *c = lua_newuserdatauv(L, sizeof *c, 3);
+    struct sl_view_ctx *c = lua_newuserdatauv(L, sizeof *c, SL_UV_N);
     memset(c, 0, sizeof *c);
     c->eng = eng;
     c->kind = kind;
@@ -554,13 +627,6 @@ void sl_lua_push_view(lua_State *L, struct sl_engine *eng, int kind, const char 
     snprintf(c->id, sizeof c->id, "%s", id);
     c->found = kind == SL_KIND_TEST ? sl_engine_test(eng, id, &c->info.t, NULL) == 0
                                     : sl_engine_canary(eng, id, &c->info.k, NULL) == 0;
-    lua_pushvalue(L, -2);
-    lua_setiuservalue(L, -2, 1);
-    lua_pushliteral(L, "");
-    lua_setiuservalue(L, -2, 2);
-    lua_pushvalue(L, recorder);
-    lua_setiuservalue(L, -2, 3);
-    sl_view_metatable(L);
-    lua_setmetatable(L, -2);
+    sl_view_uservalues(L, lua_gettop(L) - 1, 0, 0, recorder);
     lua_remove(L, -2);
 }
