@@ -17,8 +17,14 @@
 
 /* Per (test or canary id, policy name): ctx.state and the failure streak. */
 struct sl_host_entry {
-    char *key; /* id '\x1f' policy */
-    char *state;
+    char *key;   /* id '\x1f' policy */
+    char *state; /* ctx.state as JSON: what the store saves, and the truth */
+    /* The live ctx.state: a table kept in live's own Lua state between calls
+     * (a cache of the text: a miss parses the text again), and the hash of
+     * its contents when the text was last written from it. */
+    const struct sl_policy *live;
+    uint64_t hash;
+    bool hashed;
     int failures;
     int last_shadow; /* last shadow verdict (action * 8 + recommendation + 1), 0 = none */
     bool dirty;      /* state changed since the store last saved it */
@@ -112,6 +118,8 @@ int sl_host_set_state(struct sl_host *h, const char *id, const char *policy, con
     }
     free(e->state);
     e->state = copy;
+    e->live = NULL; /* the next call parses the new text */
+    e->hashed = false;
     return 0;
 }
 
@@ -254,7 +262,9 @@ struct sl_call {
     struct sl_host_entry *entry; /* its (id, policy) entry; NULL when out of memory */
     struct sl_decision *out;
     bool decided;
-    char *state;  /* new ctx.state JSON (malloc'd) */
+    char *state;   /* new ctx.state JSON (malloc'd), or NULL when it did not change */
+    uint64_t hash; /* of the state's contents, when hashed */
+    bool hashed;
     char *inputs; /* recorded inputs JSON (malloc'd) */
     struct sl_err err;
 };
@@ -315,15 +325,134 @@ static int sl_ctx_log(lua_State *L)
     return 0;
 }
 
+/* ---- the live ctx.state ----------------------------------------------------------------
+ *
+ * A policy's state object lives on in the policy's own Lua state between
+ * calls (registry[&sl_states_key][id]), so a call neither parses it from
+ * JSON nor prints it back: after the call a hash of its contents says
+ * whether it changed, and only then is the JSON written (and checked: types,
+ * size). The JSON text stays the truth. A miss (a reload, a restored state,
+ * a failed call, the cache cleared) parses it again. */
+
+static const char sl_states_key;
+
+/* The cache table of this Lua state, created on first use. [-0, +1, m] */
+static void sl_push_states(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &sl_states_key) == LUA_TTABLE)
+        return;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &sl_states_key);
+}
+
+/* Keep the table on top as the call's live state (it stays on the stack).
+ * The cache is bounded by the objects the engine runs: when it holds more,
+ * it starts over (states of finished tests are dropped; the rest parse
+ * again). Its [1] is its count. [-0, +0, m] */
+static void sl_keep_state(lua_State *L, struct sl_call *c)
+{
+    if (!c->entry)
+        return;
+    sl_push_states(L);
+    lua_Integer n = lua_rawgeti(L, -1, 1) == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
+    lua_pop(L, 1);
+    size_t live = sl_engine_test_count(c->h->eng) + sl_engine_canary_count(c->h->eng);
+    if ((size_t)n >= 2 * live + 64) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &sl_states_key);
+        sl_push_states(L);
+        n = 0;
+    }
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, c->id);
+    lua_pushinteger(L, n + 1);
+    lua_rawseti(L, -2, 1);
+    lua_pop(L, 1);
+    c->entry->live = c->p;
+}
+
+/* Push the call's ctx.state. [-0, +1, m] */
+static void sl_push_state(lua_State *L, struct sl_call *c)
+{
+    struct sl_host_entry *e = c->entry;
+    if (e && e->live == c->p) {
+        sl_push_states(L);
+        if (lua_getfield(L, -1, c->id) == LUA_TTABLE) {
+            lua_remove(L, -2);
+            return;
+        }
+        lua_pop(L, 2);
+    }
+    if (!e || !e->state || sl_lua_push_json_text(L, e->state, NULL))
+        lua_newtable(L);
+    sl_keep_state(L, c);
+}
+
+static uint64_t sl_mix(uint64_t a, uint64_t b)
+{
+    uint64_t v[2] = {a, b};
+    return XXH3_64bits(v, sizeof v);
+}
+
+/* A hash of the JSON-like contents of the value at idx, the same for equal
+ * contents whatever the order of a table's keys; false for anything the
+ * JSON writer should judge (other types, deep nesting, non-finite numbers):
+ * then the state is written, and refused, as without the hash. */
+static bool sl_state_hash(lua_State *L, int idx, int depth, uint64_t *out)
+{
+    size_t n;
+    double d;
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN:
+        *out = sl_mix(1, (uint64_t)lua_toboolean(L, idx));
+        return true;
+    case LUA_TNUMBER:
+        d = lua_tonumber(L, idx);
+        if (!isfinite(d))
+            return false;
+        memcpy(out, &d, sizeof d);
+        *out = sl_mix(2, *out);
+        return true;
+    case LUA_TSTRING: {
+        const char *s = lua_tolstring(L, idx, &n);
+        *out = sl_mix(3, XXH3_64bits(s, n));
+        return true;
+    }
+    case LUA_TTABLE:
+        break;
+    default:
+        return false;
+    }
+    if (depth >= 16 || !lua_checkstack(L, 4))
+        return false;
+    idx = lua_absindex(L, idx);
+    uint64_t sum = 0, count = 0, hk, hv;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) { /* STACK: key value */
+        int kt = lua_type(L, -2);
+        if ((kt != LUA_TSTRING && kt != LUA_TNUMBER) || !sl_state_hash(L, -2, depth + 1, &hk) ||
+            !sl_state_hash(L, -1, depth + 1, &hv)) {
+            lua_pop(L, 2);
+            return false;
+        }
+        sum += sl_mix(hk, hv); /* a sum: the order of next() does not matter */
+        count++;
+        lua_pop(L, 1);
+    }
+    *out = sl_mix(sl_mix(4, count), sum);
+    return true;
+}
+
 /* ctx = {now, state, hook, policy, log}. [-0, +1, m] */
 static void sl_push_ctx(lua_State *L, struct sl_call *c)
 {
     lua_createtable(L, 0, 5);
     lua_pushnumber(L, sl_engine_now(c->h->eng));
     lua_setfield(L, -2, "now");
-    const char *state = c->entry ? c->entry->state : NULL;
-    if (!state || sl_lua_push_json_text(L, state, NULL))
-        lua_newtable(L);
+    sl_push_state(L, c);
     lua_setfield(L, -2, "state");
     lua_pushstring(L, sl_hook_name(c->hook));
     lua_setfield(L, -2, "hook");
@@ -437,7 +566,12 @@ static void sl_call_extract(lua_State *L, struct sl_call *c)
     lua_rawget(L, 1);
     if (!lua_istable(L, -1))
         luaL_error(L, "ctx.state must stay a table");
-    c->state = sl_json_text(L, -1, SL_STATE_MAX, "ctx.state");
+    struct sl_host_entry *e = c->entry;
+    c->hashed = sl_state_hash(L, -1, 0, &c->hash);
+    if (!(c->hashed && e && e->hashed && e->hash == c->hash && e->state))
+        c->state = sl_json_text(L, -1, SL_STATE_MAX, "ctx.state"); /* NULL: unchanged */
+    sl_keep_state(L, c); /* ctx.state may be a new table */
+    lua_pop(L, 1);
     if (lua_isnil(L, 3))
         return;
     if (!lua_istable(L, 3))
@@ -462,8 +596,8 @@ static int sl_call_body(lua_State *L)
 {
     struct sl_call *c = lua_touserdata(L, 1);
     lua_settop(L, 0);
-    sl_push_ctx(L, c); /* 1 */
-    lua_newtable(L);   /* 2: the recorder of every field read (lsl_view.h) */
+    sl_push_ctx(L, c);         /* 1 */
+    lua_createtable(L, 48, 0); /* 2: the recorder of every field read (lsl_view.h) */
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->p->evaluate_ref);
     sl_lua_push_view(L, c->h->eng, c->kind, c->id, 2, c->serial, &c->h->serial);
     sl_push_params(L, c);
@@ -512,6 +646,10 @@ static void sl_host_succeeded(struct sl_host *h, struct sl_call *c)
     struct sl_host_entry *e = c->entry;
     if (e) {
         e->failures = 0;
+        e->hash = c->hash;
+        e->hashed = c->hashed;
+        if (!c->state)
+            return; /* the state did not change */
         if (!e->dirty && (!e->state || strcmp(e->state, c->state) != 0)) {
             e->dirty = true;
             h->ndirty++;
@@ -558,6 +696,8 @@ static int sl_host_one(struct sl_host *h, int kind, const char *id, int hook, co
     int rc = sl_call_run(&c);
     h->current = NULL;
     h->serial++; /* closes the view and ctx.log of this call */
+    if (rc && c.entry)
+        c.entry->live = NULL; /* what a failed call did to its state is not kept */
     if (rc)
         sl_host_failed(h, &c);
     else

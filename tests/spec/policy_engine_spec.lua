@@ -396,6 +396,28 @@ describe("policies in a running engine", function()
       assert.are.equal("paused", eng:test(id).status)
     end)
 
+    it("keeps ctx.state across ticks, drops what a failed call did to it, keeps a replaced table", function()
+      write("mine.lua", [[
+        local calls = 0
+        return { kind = 'guard', name = 'mine', version = '1',
+          evaluate = function(view, params, ctx)
+            calls = calls + 1
+            local st = ctx.state
+            st.n = (st.n or 0) + 1
+            st.trail = (st.trail or '') .. st.n
+            ctx.log('n', st.n, st.trail)
+            if calls == 2 then error('fails after changing its state') end
+            if calls == 4 then ctx.state = { n = 100, trail = 'new' } end
+          end }]])
+      local eng, id, tick = setup()
+      for _ = 1, 5 do tick() end
+      local lines = {}
+      for _, l in ipairs(eng:policy_log()) do lines[#lines + 1] = l:match("mine: (.*)$") end
+      assert.are.same({ "n 1 1", "n 2 12", "n 2 12", "n 3 123", "n 101 new101" }, lines)
+      local errs = events_where(eng, function(e) return e.kind == "error" and e.actor == "policy:mine" end)
+      assert.are.equal(1, #errs, id)
+    end)
+
     it("gives a policy a read-only view, params over defaults, and state across ticks", function()
       write("mine.lua", [[
         return { kind = 'guard', name = 'mine', version = '1', params = { limit = 2, keep = 'x' },
