@@ -53,6 +53,13 @@ void lsl_push_latency(lua_State *L, const struct sl_variant_metrics *m);
 void lsl_push_custom(lua_State *L, const struct sl_variant_metrics *m);
 /* Push a test's statistics (docs/policies.md, view.stats). [-0, +1, m] */
 void lsl_push_test_stats(lua_State *L, const struct sl_test_stats *s);
+/* The same in parts, for a view that builds them on first read: the table
+ * with the top-level scalars, and one of lsl_stats_parts (false, nothing
+ * pushed, for any other key). */
+#define LSL_NSTATS_PARTS 4
+extern const char *const lsl_stats_parts[LSL_NSTATS_PARTS]; /* srm error_rate latency metrics */
+void lsl_push_stats_top(lua_State *L, const struct sl_test_stats *s);
+bool lsl_push_stats_part(lua_State *L, const struct sl_test_stats *s, const char *key);
 int lsl_engine_models(lua_State *L);
 int lsl_engine_test(lua_State *L);
 int lsl_engine_tests(lua_State *L);

@@ -515,27 +515,46 @@ static void lsl_push_analysis(lua_State *L, const struct sl_metric_analysis *m, 
     lsl_set_num(L, "needed", m->needed);
 }
 
-void lsl_push_test_stats(lua_State *L, const struct sl_test_stats *s)
+const char *const lsl_stats_parts[LSL_NSTATS_PARTS] = {"srm", "error_rate", "latency", "metrics"};
+
+bool lsl_push_stats_part(lua_State *L, const struct sl_test_stats *s, const char *key)
+{
+    if (strcmp(key, "srm") == 0) {
+        lua_createtable(L, 0, 4);
+        lsl_set_num(L, "chi2", s->srm_chi2);
+        lsl_set_int(L, "df", 1);
+        lsl_set_num(L, "p", s->srm_p);
+        lsl_set_num(L, "expected_treatment_share", s->expected_treatment_share);
+    } else if (strcmp(key, "error_rate") == 0) {
+        lsl_push_analysis(L, &s->error_rate, true);
+    } else if (strcmp(key, "latency") == 0) {
+        lsl_push_analysis(L, &s->latency, false);
+    } else if (strcmp(key, "metrics") == 0) {
+        lua_createtable(L, 0, (int)s->nmetrics);
+        for (size_t j = 0; j < s->nmetrics; j++) {
+            lsl_push_analysis(L, &s->metrics[j], false);
+            lua_setfield(L, -2, s->metrics[j].name);
+        }
+    } else {
+        return false;
+    }
+    return true;
+}
+
+void lsl_push_stats_top(lua_State *L, const struct sl_test_stats *s)
 {
     lua_createtable(L, 0, 6);
-    lua_createtable(L, 0, 4);
-    lsl_set_num(L, "chi2", s->srm_chi2);
-    lsl_set_int(L, "df", 1);
-    lsl_set_num(L, "p", s->srm_p);
-    lsl_set_num(L, "expected_treatment_share", s->expected_treatment_share);
-    lua_setfield(L, -2, "srm");
-    lsl_push_analysis(L, &s->error_rate, true);
-    lua_setfield(L, -2, "error_rate");
-    lsl_push_analysis(L, &s->latency, false);
-    lua_setfield(L, -2, "latency");
-    lua_createtable(L, 0, (int)s->nmetrics);
-    for (size_t j = 0; j < s->nmetrics; j++) {
-        lsl_push_analysis(L, &s->metrics[j], false);
-        lua_setfield(L, -2, s->metrics[j].name);
-    }
-    lua_setfield(L, -2, "metrics");
     if (s->nmetrics) { /* the primary success metric's power, at the top level too */
         lsl_set_num(L, "power", s->metrics[0].power);
         lsl_set_num(L, "needed", s->metrics[0].needed);
+    }
+}
+
+void lsl_push_test_stats(lua_State *L, const struct sl_test_stats *s)
+{
+    lsl_push_stats_top(L, s);
+    for (int i = 0; i < LSL_NSTATS_PARTS; i++) {
+        lsl_push_stats_part(L, s, lsl_stats_parts[i]);
+        lua_setfield(L, -2, lsl_stats_parts[i]);
     }
 }

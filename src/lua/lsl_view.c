@@ -163,7 +163,7 @@ static int sl_view_next(lua_State *L)
     lua_pushvalue(L, 2);
     if (!lua_next(L, 3)) /* STACK: proxy key backing [nextkey value] */
         return 0;
-    if (lua_islightuserdata(L, 4)) { /* an arm's hidden figures (below) */
+    if (lua_islightuserdata(L, 4)) { /* an arm's or the statistics' hidden figures (below) */
         lua_pop(L, 1);
         if (!lua_next(L, 3))
             return 0;
@@ -294,22 +294,32 @@ static void sl_view_arm_push(lua_State *L, const struct sl_variant_metrics *m)
     lua_rawset(L, -3);
 }
 
-/* Build part key of the arm table at b if b is an arm; false if it is not,
- * or key is not a part. [-0, +0, m] */
-static bool sl_view_arm_part(lua_State *L, int b, const char *key)
+/* A test's statistics likewise: the table holds the top-level scalars, and
+ * srm, error_rate, latency and metrics are built on first read. */
+static const char sl_stats_key;
+
+/* Build part key of the table at b if b is an arm or a test's statistics and
+ * key one of its parts; false otherwise. [-0, +0, m] */
+static bool sl_view_part(lua_State *L, int b, const char *key)
 {
+    bool built = false;
     lua_pushlightuserdata(L, (void *)&sl_arm_key);
-    const struct sl_variant_metrics *m =
-        lua_rawget(L, b) == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
-    bool latency = m && strcmp(key, "latency") == 0, metrics = m && strcmp(key, "metrics") == 0;
-    if (latency)
-        lsl_push_latency(L, m);
-    else if (metrics)
-        lsl_push_custom(L, m);
-    if (latency || metrics)
+    if (lua_rawget(L, b) == LUA_TUSERDATA) {
+        const struct sl_variant_metrics *m = lua_touserdata(L, -1);
+        if ((built = strcmp(key, "latency") == 0))
+            lsl_push_latency(L, m);
+        else if ((built = strcmp(key, "metrics") == 0))
+            lsl_push_custom(L, m);
+    } else {
+        lua_pop(L, 1);
+        lua_pushlightuserdata(L, (void *)&sl_stats_key);
+        if (lua_rawget(L, b) == LUA_TUSERDATA)
+            built = lsl_push_stats_part(L, lua_touserdata(L, -1), key);
+    }
+    if (built)
         lua_setfield(L, b, key);
     lua_pop(L, 1);
-    return latency || metrics;
+    return built;
 }
 
 /* Both arms into the table at -1 under names a0/a1, over window (0: all). */
@@ -529,9 +539,12 @@ static void sl_view_stats(lua_State *L, struct sl_engine *eng, int kind, const c
     struct sl_test_stats st;
     if (kind == SL_KIND_CANARY)
         sl_view_canary_stats(L, eng, id);
-    else if (sl_engine_test_stats(eng, id, &st, NULL) == 0)
-        lsl_push_test_stats(L, &st);
-    else
+    else if (sl_engine_test_stats(eng, id, &st, NULL) == 0) {
+        lsl_push_stats_top(L, &st);
+        lua_pushlightuserdata(L, (void *)&sl_stats_key);
+        *(struct sl_test_stats *)lua_newuserdatauv(L, sizeof st, 0) = st;
+        lua_rawset(L, -3);
+    } else
         lua_newtable(L);
 }
 
@@ -592,7 +605,7 @@ static bool sl_view_lazy_at(lua_State *L, int proxy, int backing, int key)
         return false;
     const struct sl_view_ctx *c = sl_view_ctx_of(L, proxy);
     return c ? sl_view_lazy(L, c, lua_tostring(L, key), backing)
-             : sl_view_arm_part(L, backing, lua_tostring(L, key));
+             : sl_view_part(L, backing, lua_tostring(L, key));
 }
 
 static void sl_view_lazy_all(lua_State *L, int proxy, int backing)
@@ -606,10 +619,10 @@ static void sl_view_lazy_all(lua_State *L, int proxy, int backing)
     for (size_t i = 0; c && i < sizeof keys / sizeof keys[0]; i++)
         if (lua_getfield(L, backing, keys[i]) == LUA_TNIL)
             (void)sl_view_lazy(L, c, keys[i], backing);
-    static const char *const parts[] = {"latency", "metrics"};
-    for (size_t i = 0; !c && i < 2; i++)
+    static const char *const parts[] = {"latency", "metrics", "srm", "error_rate"};
+    for (size_t i = 0; !c && i < sizeof parts / sizeof parts[0]; i++)
         if (lua_getfield(L, backing, parts[i]) == LUA_TNIL)
-            (void)sl_view_arm_part(L, backing, parts[i]);
+            (void)sl_view_part(L, backing, parts[i]);
     lua_settop(L, backing);
 }
 

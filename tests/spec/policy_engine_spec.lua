@@ -355,8 +355,12 @@ describe("policies in a running engine", function()
             local keys = {}
             for k, v in pairs(view) do keys[#keys + 1] = k .. ':' .. type(v) end
             table.sort(keys)
+            local parts = {}
+            for k, v in pairs(view.stats) do parts[#parts + 1] = k .. ':' .. type(v) end
+            table.sort(parts)
             return { action = 'alert', reason = table.concat(keys, ',') .. ' | ' .. view.kind .. ' ' ..
-                     view.status .. ' ' .. view.allocation.treatment .. ' ' .. view.id }
+                     view.status .. ' ' .. view.allocation.treatment .. ' ' .. view.id .. ' | ' ..
+                     table.concat(parts, ',') .. ' ' .. view.stats.srm.df }
           end }]])
       local eng, id, tick = setup()
       tick()
@@ -365,7 +369,8 @@ describe("policies in a running engine", function()
       assert.are.equal("age_hours:number,age_seconds:number,allocation:userdata,allocation_history:userdata," ..
         "config:userdata,control:userdata,id:string,kind:string,model:string,name:string,ramp:userdata," ..
         "ramp_step:number,stats:userdata,status:string,treatment:userdata,window:function" ..
-        " | test running 50.0 " .. id, alerts[1] and alerts[1].reason)
+        " | test running 50.0 " .. id .. " | error_rate:userdata,latency:userdata,metrics:userdata,srm:userdata 1",
+        alerts[1] and alerts[1].reason)
       assert.truthy(alerts[2] and alerts[2].reason:find("stale window: false", 1, true) and
                     alerts[2].reason:find("outside its evaluate call", 1, true), alerts[2] and alerts[2].reason)
     end)
