@@ -355,11 +355,19 @@ static void sl_keep_state(lua_State *L, struct sl_call *c)
 {
     if (!c->entry)
         return;
-    sl_push_states(L);
+    c->entry->live = c->p;
+    sl_push_states(L); /* STACK: state cache */
+    int had = lua_getfield(L, -1, c->id);
+    bool same = had == LUA_TTABLE && lua_rawequal(L, -1, -3);
+    lua_pop(L, 1);
+    if (same) {
+        lua_pop(L, 1);
+        return;
+    }
     lua_Integer n = lua_rawgeti(L, -1, 1) == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
     lua_pop(L, 1);
     size_t live = sl_engine_test_count(c->h->eng) + sl_engine_canary_count(c->h->eng);
-    if ((size_t)n >= 2 * live + 64) {
+    if (had == LUA_TNIL && (size_t)n >= 2 * live + 64) {
         lua_pop(L, 1);
         lua_pushnil(L);
         lua_rawsetp(L, LUA_REGISTRYINDEX, &sl_states_key);
@@ -368,10 +376,9 @@ static void sl_keep_state(lua_State *L, struct sl_call *c)
     }
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, c->id);
-    lua_pushinteger(L, n + 1);
+    lua_pushinteger(L, n + (had == LUA_TNIL));
     lua_rawseti(L, -2, 1);
     lua_pop(L, 1);
-    c->entry->live = c->p;
 }
 
 /* Push the call's ctx.state. [-0, +1, m] */

@@ -423,6 +423,36 @@ describe("policies in a running engine", function()
       assert.are.equal(1, #errs, id)
     end)
 
+    it("keeps every test's ctx.state when the live-state cache starts over (more tests than it holds)", function()
+      write("mine.lua", [[
+        return { kind = 'guard', name = 'mine', version = '1',
+          evaluate = function(view, params, ctx)
+            ctx.state.n = (ctx.state.n or 0) + 1
+            if view.name == 'a' then ctx.log('a', ctx.state.n) end
+          end }]])
+      local now = 0
+      local eng = sluice.engine { clock = function() return now end, policy_dirs = { dir } }
+      local function test(name)
+        eng:add_model { id = name, version = "v1" }
+        eng:add_model { id = name, version = "v2" }
+        local id = assert(eng:create_test { name = name, model = name, control = "v1", treatment = "v2",
+                                            policies = { guards = { { "mine" } } } })
+        assert(eng:start(id))
+        return id
+      end
+      test("a")
+      -- one test runs beside "a" at a time: the cache holds 2 * 2 + 64 states,
+      -- so 100 finished tests make it start over at least once
+      for i = 1, 100 do
+        local id = test("b" .. i)
+        now = now + 60
+        assert(eng:tick())
+        assert(eng:stop(id))
+      end
+      local log = eng:policy_log(1)
+      assert.truthy(log[1] and log[1]:find("mine: a 100", 1, true), log[1])
+    end)
+
     it("gives a policy a read-only view, params over defaults, and state across ticks", function()
       write("mine.lua", [[
         return { kind = 'guard', name = 'mine', version = '1', params = { limit = 2, keep = 'x' },
