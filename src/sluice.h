@@ -533,6 +533,11 @@ struct sl_variant_metrics {
  * ceil(window_seconds / slot width) - 1 before it. */
 int sl_engine_metrics(struct sl_engine *eng, const char *id, int arm, double window_seconds,
                       struct sl_variant_metrics *out, struct sl_err *err);
+/* The same without the latency histogram: quantiles (and a window's
+ * latency_min and latency_max) are NaN. For readers of counts, rates, means
+ * and custom metrics: the histogram pass is most of a read's cost. */
+int sl_engine_counts(struct sl_engine *eng, const char *id, int arm, double window_seconds,
+                     struct sl_variant_metrics *out, struct sl_err *err);
 
 /* Latency quantile q in [0,1] of one arm over a window (0 = cumulative). */
 int sl_engine_latency_quantile(struct sl_engine *eng, const char *id, int arm,

@@ -1153,7 +1153,7 @@ static void sl_tick_health(struct sl_engine *eng, struct sl_canary *k, double no
         return;
     const struct sl_model *m = sl_registry_find(&eng->reg, k->cfg.model);
     struct sl_variant_metrics vm;
-    sl_mvar_read(k->cell->var[1], now, eng->opts.window_seconds, NULL, true, &vm);
+    sl_mvar_read(k->cell->var[1], now, eng->opts.window_seconds, NULL, true, true, &vm);
     struct sl_health_check c = {.at = now,
                                 .health = sl_model_version(m, k->cfg.canary)->health,
                                 .error_rate = vm.error_rate};
@@ -1374,8 +1374,10 @@ static struct sl_mvar *sl_engine_var(const struct sl_engine *eng, const char *id
     return c->var[arm];
 }
 
-int sl_engine_metrics(struct sl_engine *eng, const char *id, int arm, double window_seconds,
-                      struct sl_variant_metrics *out, struct sl_err *err)
+/* A read of one arm, from the tick's memo when it holds one with what is
+ * asked (a read with quantiles serves one without, not the reverse). */
+static int sl_engine_read(struct sl_engine *eng, const char *id, int arm, double window_seconds,
+                          bool quantiles, struct sl_variant_metrics *out, struct sl_err *err)
 {
     const char *const *names;
     const struct sl_cell *cell;
@@ -1386,21 +1388,40 @@ int sl_engine_metrics(struct sl_engine *eng, const char *id, int arm, double win
         return sl_err_set(err, SL_EINVAL, "window: %g is not a number of seconds >= 0",
                           window_seconds);
     struct sl_memo *mo = sl_memo_for(eng, cell);
+    int slot = -1;
     for (int i = 0; mo && i < mo->n; i++)
         if (mo->read[i].arm == arm && mo->read[i].window == window_seconds) {
-            *out = mo->read[i].m;
-            return 0;
+            if (mo->read[i].quantiles || !quantiles) {
+                *out = mo->read[i].m;
+                return 0;
+            }
+            slot = i; /* the same read, now with quantiles */
         }
     if (mo) /* judging in a tick, which rolled at its own now */
-        sl_mvar_read(v, mo->now, window_seconds, names, true, out);
+        sl_mvar_read(v, mo->now, window_seconds, names, true, quantiles, out);
     else
-        sl_mvar_read(v, sl_engine_now(eng), window_seconds, names, false, out);
-    if (mo && mo->n < SL_MEMO_READS) {
-        mo->read[mo->n].arm = arm;
-        mo->read[mo->n].window = window_seconds;
-        mo->read[mo->n++].m = *out;
+        sl_mvar_read(v, sl_engine_now(eng), window_seconds, names, false, quantiles, out);
+    if (mo && slot < 0 && mo->n < SL_MEMO_READS)
+        slot = mo->n++;
+    if (mo && slot >= 0) {
+        mo->read[slot].arm = arm;
+        mo->read[slot].window = window_seconds;
+        mo->read[slot].quantiles = quantiles;
+        mo->read[slot].m = *out;
     }
     return 0;
+}
+
+int sl_engine_metrics(struct sl_engine *eng, const char *id, int arm, double window_seconds,
+                      struct sl_variant_metrics *out, struct sl_err *err)
+{
+    return sl_engine_read(eng, id, arm, window_seconds, true, out, err);
+}
+
+int sl_engine_counts(struct sl_engine *eng, const char *id, int arm, double window_seconds,
+                     struct sl_variant_metrics *out, struct sl_err *err)
+{
+    return sl_engine_read(eng, id, arm, window_seconds, false, out, err);
 }
 
 int sl_engine_latency_quantile(struct sl_engine *eng, const char *id, int arm,

@@ -42,6 +42,7 @@ struct sl_memo {
     struct {
         int arm;
         double window;
+        bool quantiles; /* m has its latency quantiles (sl_engine_metrics) */
         struct sl_variant_metrics m;
     } read[SL_MEMO_READS];
     bool has_stats;

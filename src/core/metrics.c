@@ -373,15 +373,22 @@ static void sl_fill_common(struct sl_variant_metrics *out, uint64_t n, uint64_t 
 static const double sl_qs[SL_NQUANTILES] = {0.5, 0.9, 0.95, 0.99, 0.999};
 
 static void sl_read_cumulative(struct sl_mvar *v, double now, const char *const *names,
-                               struct sl_variant_metrics *out)
+                               bool quantiles, struct sl_variant_metrics *out)
 {
     struct sl_mtotal t;
-    sl_mvar_total(v, &t);
+    if (quantiles)
+        sl_mvar_total(v, &t);
+    else
+        sl_mvar_counts(v, &t);
     sl_fill_common(out, t.n, t.errors, t.mean, t.m2, fmax(0.0, now - v->started));
     out->latency_min = t.n ? t.min : NAN;
     out->latency_max = t.n ? t.max : NAN;
-    sl_sketch_quantiles_counts(t.hist, SL_SKETCH_NB, t.n, t.min, t.max, sl_qs, SL_NQUANTILES,
-                               out->quantiles);
+    if (quantiles)
+        sl_sketch_quantiles_counts(t.hist, SL_SKETCH_NB, t.n, t.min, t.max, sl_qs, SL_NQUANTILES,
+                                   out->quantiles);
+    else
+        for (int q = 0; q < SL_NQUANTILES; q++)
+            out->quantiles[q] = NAN;
     for (int j = 0; j < v->nmetrics; j++) {
         struct sl_metric_stats *m = &out->metrics[j];
         m->name = names ? names[j] : NULL;
@@ -402,13 +409,26 @@ static void sl_lifetime_bounds(const struct sl_mvar *v, double *lo, double *hi)
     *hi = t.n ? t.max : INFINITY;
 }
 
+static void sl_window_metrics(const struct sl_mvar *v, const char *const *names, const double *macc,
+                              struct sl_variant_metrics *out)
+{
+    for (int j = 0; j < v->nmetrics; j++) {
+        struct sl_metric_stats *m = &out->metrics[j];
+        m->name = names ? names[j] : NULL;
+        m->count = macc[j * 3] > 0 ? (uint64_t)macc[j * 3] : 0; /* sums of whole counts */
+        m->sum = macc[j * 3 + 1];
+        m->sumsq = macc[j * 3 + 2];
+        m->min = m->max = NAN;
+    }
+}
+
 void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *const *names,
-                  bool rolled, struct sl_variant_metrics *out)
+                  bool rolled, bool quantiles, struct sl_variant_metrics *out)
 {
     memset(out, 0, sizeof *out);
     out->nmetrics = (size_t)v->nmetrics;
     if (window <= 0) {
-        sl_read_cumulative(v, now, names, out);
+        sl_read_cumulative(v, now, names, quantiles, out);
         return;
     }
     struct sl_wslot acc;
@@ -417,6 +437,12 @@ void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *cons
         sl_mvar_roll(v, now);
     double span = sl_window_merge(v, now, window, &acc, macc);
     sl_fill_common(out, acc.n, acc.errors, acc.mean, acc.m2, span);
+    sl_window_metrics(v, names, macc, out);
+    out->latency_min = out->latency_max = NAN;
+    for (int q = 0; q < SL_NQUANTILES; q++)
+        out->quantiles[q] = NAN;
+    if (!quantiles)
+        return;
     /* Windows keep no exact extremes: min/max come from the coarse buckets,
      * clamped to the lifetime extremes (a window's values lie within them). */
     uint64_t h[SL_SKETCH_NCB];
@@ -433,14 +459,6 @@ void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *cons
     out->latency_min = qv[0];
     out->latency_max = qv[SL_NQUANTILES + 1];
     memcpy(out->quantiles, qv + 1, sizeof out->quantiles);
-    for (int j = 0; j < v->nmetrics; j++) {
-        struct sl_metric_stats *m = &out->metrics[j];
-        m->name = names ? names[j] : NULL;
-        m->count = macc[j * 3] > 0 ? (uint64_t)macc[j * 3] : 0; /* sums of whole counts */
-        m->sum = macc[j * 3 + 1];
-        m->sumsq = macc[j * 3 + 2];
-        m->min = m->max = NAN;
-    }
 }
 
 double sl_mvar_quantile(struct sl_mvar *v, double now, double window, double q)

@@ -99,9 +99,10 @@ void sl_mvar_roll(struct sl_mvar *v, double now);
 /* Writer: fill *out with cumulative (window <= 0) or windowed figures.
  * names: the metric names (nmetrics). A windowed read first rolls, unless
  * rolled says the caller has just rolled at now (a tick judging what it
- * rolled: the roll merges every shard's histogram). */
+ * rolled: the roll merges every shard's histogram). Without quantiles the
+ * histogram is not read: quantiles (and a window's min and max) are NaN. */
 void sl_mvar_read(struct sl_mvar *v, double now, double window, const char *const *names,
-                  bool rolled, struct sl_variant_metrics *out);
+                  bool rolled, bool quantiles, struct sl_variant_metrics *out);
 /* Writer: latency quantile over the same spans. */
 double sl_mvar_quantile(struct sl_mvar *v, double now, double window, double q);
 

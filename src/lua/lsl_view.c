@@ -2,6 +2,7 @@
 
 #include <lauxlib.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,16 +283,40 @@ static void sl_push_strings(lua_State *L, const char *const *v, size_t n)
 
 /* An arm's table holds its counts and rates; latency and metrics (two more
  * tables, most policies read neither) are built on first read from a copy of
- * the figures kept under a light userdata key, which pairs() skips. */
+ * the figures kept under a light userdata key, which pairs() skips. The
+ * figures are read without the latency histogram (sl_engine_counts): the
+ * latency table reads the arm again, with it, while the view's call lasts. */
 static const char sl_arm_key;
 
-static void sl_view_arm_push(lua_State *L, const struct sl_variant_metrics *m)
+struct sl_view_arm {
+    struct sl_engine *eng;
+    const uint64_t *current;
+    uint64_t serial;
+    int arm;
+    double window;
+    char id[SL_ID_MAX + 1];
+    struct sl_variant_metrics m; /* only its first nmetrics metrics are copied */
+};
+
+static void sl_view_arm_push(lua_State *L, const struct sl_view_arm *a)
 {
-    lsl_push_variant_counts(L, m);
+    lsl_push_variant_counts(L, &a->m);
     lua_pushlightuserdata(L, (void *)&sl_arm_key);
-    struct sl_variant_metrics *copy = lua_newuserdatauv(L, sizeof *copy, 0);
-    *copy = *m;
+    size_t size = offsetof(struct sl_view_arm, m.metrics) + a->m.nmetrics * sizeof a->m.metrics[0];
+    memcpy(lua_newuserdatauv(L, size, 0), a, size);
     lua_rawset(L, -3);
+}
+
+/* The arm's latency table, with the quantiles read now. [-0, +1, m] */
+static void sl_view_arm_latency(lua_State *L, const struct sl_view_arm *a)
+{
+    struct sl_variant_metrics m;
+    if (*a->current != a->serial)
+        luaL_error(L, "view used outside its evaluate call");
+    if (sl_engine_metrics(a->eng, a->id, a->arm, a->window, &m, NULL) == 0)
+        lsl_push_latency(L, &m);
+    else
+        lsl_push_latency(L, &a->m);
 }
 
 /* A test's statistics likewise: the table holds the top-level scalars, and
@@ -305,11 +330,11 @@ static bool sl_view_part(lua_State *L, int b, const char *key)
     bool built = false;
     lua_pushlightuserdata(L, (void *)&sl_arm_key);
     if (lua_rawget(L, b) == LUA_TUSERDATA) {
-        const struct sl_variant_metrics *m = lua_touserdata(L, -1);
+        const struct sl_view_arm *a = lua_touserdata(L, -1);
         if ((built = strcmp(key, "latency") == 0))
-            lsl_push_latency(L, m);
+            sl_view_arm_latency(L, a);
         else if ((built = strcmp(key, "metrics") == 0))
-            lsl_push_custom(L, m);
+            lsl_push_custom(L, &a->m);
     } else {
         lua_pop(L, 1);
         lua_pushlightuserdata(L, (void *)&sl_stats_key);
@@ -322,18 +347,35 @@ static bool sl_view_part(lua_State *L, int b, const char *key)
     return built;
 }
 
-/* Both arms into the table at -1 under names a0/a1, over window (0: all). */
-static void sl_view_arms(lua_State *L, struct sl_engine *eng, const char *id, double window,
-                         const char *a0, const char *a1)
+/* Read arm of id over window (0: all) and push its table; false if there
+ * is no such arm. */
+static bool sl_view_arm(lua_State *L, struct sl_engine *eng, const char *id, int arm, double window,
+                        uint64_t serial, const uint64_t *current)
 {
-    struct sl_variant_metrics m;
+    struct sl_view_arm a = {
+        .eng = eng, .current = current, .serial = serial, .arm = arm, .window = window};
+    snprintf(a.id, sizeof a.id, "%s", id);
+    if (sl_engine_counts(eng, id, arm, window, &a.m, NULL))
+        return false;
+    sl_view_arm_push(L, &a);
+    return true;
+}
+
+/* Both arms into the table at -1 under names a0/a1, over window. */
+static void sl_view_arms(lua_State *L, struct sl_engine *eng, const char *id, double window,
+                         uint64_t serial, const uint64_t *current, const char *a0, const char *a1)
+{
     for (int arm = 0; arm < 2; arm++) {
-        if (sl_engine_metrics(eng, id, arm, window, &m, NULL))
+        if (!sl_view_arm(L, eng, id, arm, window, serial, current))
             continue;
-        sl_view_arm_push(L, &m);
-        lua_setfield(L, -2, arm ? a1 : a0);
+        lua_pushliteral(L, "span_seconds");
+        lua_rawget(L, -2);
+        lua_insert(L, -2);
+        lua_setfield(L, -3, arm ? a1 : a0);
         if (arm == 1)
-            sl_set_num(L, "span_seconds", m.span_seconds);
+            lua_setfield(L, -2, "span_seconds");
+        else
+            lua_pop(L, 1);
     }
 }
 
@@ -381,7 +423,8 @@ static int sl_view_window(lua_State *L)
     luaL_argcheck(L, s > 0, 2, "window must be like \"30s\", \"5m\", \"1h\" or seconds > 0");
     lua_newtable(L);
     bool test = c->kind == SL_KIND_TEST;
-    sl_view_arms(L, c->eng, c->id, s, test ? "control" : "stable", test ? "treatment" : "canary");
+    sl_view_arms(L, c->eng, c->id, s, c->serial, c->current, test ? "control" : "stable",
+                 test ? "treatment" : "canary");
     lua_pushfstring(L, "window(%s)", lua_tostring(L, 2));
     lua_getiuservalue(L, lua_upvalueindex(1), SL_UV_RECORDER);
     sl_view_wrap(L, -3, 0, -2, -1);
@@ -558,16 +601,14 @@ static bool sl_view_lazy(lua_State *L, const struct sl_view_ctx *c, const char *
     const struct sl_test_info *t = &c->info.t;
     const struct sl_canary_info *k = &c->info.k;
     const char *a0 = test ? "control" : "stable", *a1 = test ? "treatment" : "canary";
-    struct sl_variant_metrics m;
     if (sl_view_scalar(L, c, key)) {
         /* pushed */
     } else if (strcmp(key, "window") == 0) {
         lua_pushvalue(L, 1); /* the root proxy (sl_view_index and pairs keep it at 1) */
         lua_pushcclosure(L, sl_view_window, 1);
     } else if (strcmp(key, a0) == 0 || strcmp(key, a1) == 0) {
-        if (sl_engine_metrics(c->eng, c->id, strcmp(key, a1) == 0, 0, &m, NULL))
+        if (!sl_view_arm(L, c->eng, c->id, strcmp(key, a1) == 0, 0, c->serial, c->current))
             return false;
-        sl_view_arm_push(L, &m);
     } else if (strcmp(key, "stats") == 0) {
         sl_view_stats(L, c->eng, c->kind, c->id);
     } else if (strcmp(key, "config") == 0) {

@@ -316,7 +316,7 @@ static void check_shadow_recommendation_under_auto_flags(void)
  * between (as from other threads); after the tick, reads are live again. */
 struct memo_probe {
     char id[SL_ID_MAX + 1];
-    struct sl_variant_metrics first, second, window1, window2;
+    struct sl_variant_metrics first, second, window1, window2, counts1, counts2;
     struct sl_test_stats s1, s2;
     int calls;
 };
@@ -330,13 +330,15 @@ static int memo_evaluate(void *ud, struct sl_engine *eng, int kind, const char *
     if (hook != SL_HOOK_GUARD)
         return 0;
     p->calls++;
+    sl_engine_counts(eng, id, 1, 60, &p->counts1, NULL); /* memoised without quantiles */
     sl_engine_metrics(eng, id, 1, 0, &p->first, NULL);
-    sl_engine_metrics(eng, id, 1, 60, &p->window1, NULL);
+    sl_engine_metrics(eng, id, 1, 60, &p->window1, NULL); /* the same read, with them */
     sl_engine_test_stats(eng, id, &p->s1, NULL);
     for (int i = 0; i < 50; i++) /* a burst of results mid-judgement */
         sl_engine_record(eng, id, 1, false, 500, NULL, 0, NULL);
     sl_engine_metrics(eng, id, 1, 0, &p->second, NULL);
     sl_engine_metrics(eng, id, 1, 60, &p->window2, NULL);
+    sl_engine_counts(eng, id, 1, 60, &p->counts2, NULL);
     sl_engine_test_stats(eng, id, &p->s2, NULL);
     return 1;
 }
@@ -359,6 +361,14 @@ static void check_reads_memoised_within_a_tick(void)
            "a second windowed read in the tick: the same");
     ok(p.s1.error_rate.n2 == p.s2.error_rate.n2 && p.s1.srm_p == p.s2.srm_p,
        "statistics read twice in the tick: the same");
+    ok(p.counts1.requests == p.window1.requests && isnan(p.counts1.quantiles[0]) &&
+           isnan(p.counts1.latency_max),
+       "a counts read: the same figures, no quantiles (%llu requests)",
+       (unsigned long long)p.counts1.requests);
+    ok(p.window1.quantiles[0] >= 19 && p.window1.quantiles[0] <= 21 && p.window1.latency_max <= 21,
+       "a full read after a counts read has its quantiles (p50 %g)", p.window1.quantiles[0]);
+    ok(p.counts2.requests == p.window1.requests && p.counts2.quantiles[0] == p.window1.quantiles[0],
+       "a counts read after it is served from the memo");
     struct sl_variant_metrics live;
     sl_engine_metrics(e, p.id, 1, 0, &live, NULL);
     is_int((long long)live.requests, 100, "after the tick, reads see the burst (live again)");
