@@ -11,9 +11,11 @@
 #include "lsl_json.h"
 #include "lsl_view.h"
 
-#define SL_STATE_MAX  65536 /* bytes of serialised ctx.state per (test, policy) */
-#define SL_INPUTS_MAX 8192  /* bytes of recorded inputs attached to a decision */
-#define SL_LOG_LINES  256
+#define SL_STATE_MAX      65536 /* bytes of serialised ctx.state per (test, policy) */
+#define SL_INPUTS_MAX     8192  /* bytes of recorded inputs attached to a decision */
+#define SL_LOG_LINES      256
+#define SL_LIVE_STATE_MAX 4096    /* bytes of JSON: larger states are parsed each call */
+#define SL_LIVE_BYTES     1048576 /* bytes of JSON a policy's live-state cache holds */
 
 /* Per (test or canary id, policy name): ctx.state and the failure streak. */
 struct sl_host_entry {
@@ -347,14 +349,21 @@ static void sl_push_states(lua_State *L)
     lua_rawsetp(L, LUA_REGISTRYINDEX, &sl_states_key);
 }
 
-/* Keep the table on top as the call's live state (it stays on the stack).
- * The cache is bounded by the objects the engine runs: when it holds more,
- * it starts over (states of finished tests are dropped; the rest parse
- * again). Its [1] is its count. [-0, +0, m] */
-static void sl_keep_state(lua_State *L, struct sl_call *c)
+/* Keep the table on top, whose JSON text is bytes long, as the call's live
+ * state (it stays on the stack). The cache lives inside the policy's memory
+ * cap, so it is bounded: a large state is not kept (it is parsed each call,
+ * as it was before there was a cache), and when the cache holds more states
+ * than the engine has objects, or more than SL_LIVE_BYTES of their text, it
+ * starts over (states of finished tests are dropped; the rest parse again).
+ * Its [1] counts the states, [2] their bytes. [-0, +0, m] */
+static void sl_keep_state(lua_State *L, struct sl_call *c, size_t bytes)
 {
     if (!c->entry)
         return;
+    if (bytes > SL_LIVE_STATE_MAX) {
+        c->entry->live = NULL;
+        return;
+    }
     c->entry->live = c->p;
     sl_push_states(L); /* STACK: state cache */
     int had = lua_getfield(L, -1, c->id);
@@ -365,19 +374,23 @@ static void sl_keep_state(lua_State *L, struct sl_call *c)
         return;
     }
     lua_Integer n = lua_rawgeti(L, -1, 1) == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
-    lua_pop(L, 1);
+    lua_Integer total = lua_rawgeti(L, -2, 2) == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
+    lua_pop(L, 2);
     size_t live = sl_engine_test_count(c->h->eng) + sl_engine_canary_count(c->h->eng);
-    if (had == LUA_TNIL && (size_t)n >= 2 * live + 64) {
+    if ((had == LUA_TNIL && (size_t)n >= 2 * live + 64) || total >= SL_LIVE_BYTES) {
         lua_pop(L, 1);
         lua_pushnil(L);
         lua_rawsetp(L, LUA_REGISTRYINDEX, &sl_states_key);
         sl_push_states(L);
-        n = 0;
+        n = total = 0;
+        had = LUA_TNIL;
     }
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, c->id);
     lua_pushinteger(L, n + (had == LUA_TNIL));
     lua_rawseti(L, -2, 1);
+    lua_pushinteger(L, total + (lua_Integer)bytes); /* a replaced state's old bytes stay counted */
+    lua_rawseti(L, -2, 2);
     lua_pop(L, 1);
 }
 
@@ -395,7 +408,7 @@ static void sl_push_state(lua_State *L, struct sl_call *c)
     }
     if (!e || !e->state || sl_lua_push_json_text(L, e->state, NULL))
         lua_newtable(L);
-    sl_keep_state(L, c);
+    sl_keep_state(L, c, e && e->state ? strlen(e->state) : 2);
 }
 
 static uint64_t sl_mix(uint64_t a, uint64_t b)
@@ -577,7 +590,8 @@ static void sl_call_extract(lua_State *L, struct sl_call *c)
     c->hashed = sl_state_hash(L, -1, 0, &c->hash);
     if (!(c->hashed && e && e->hashed && e->hash == c->hash && e->state))
         c->state = sl_json_text(L, -1, SL_STATE_MAX, "ctx.state"); /* NULL: unchanged */
-    sl_keep_state(L, c); /* ctx.state may be a new table */
+    /* ctx.state may be a new table now */
+    sl_keep_state(L, c, strlen(c->state ? c->state : e && e->state ? e->state : "{}"));
     lua_pop(L, 1);
     if (lua_isnil(L, 3))
         return;

@@ -453,6 +453,20 @@ describe("policies in a running engine", function()
       assert.truthy(log[1] and log[1]:find("mine: a 100", 1, true), log[1])
     end)
 
+    it("keeps a large ctx.state (parsed each call rather than kept live) across ticks", function()
+      write("mine.lua", [[
+        return { kind = 'guard', name = 'mine', version = '1',
+          evaluate = function(view, params, ctx)
+            local st = ctx.state
+            st.blob = st.blob or string.rep('x', 6000)
+            st.n = (st.n or 0) + 1
+            ctx.log('n', st.n, #st.blob)
+          end }]])
+      local eng, _, tick = setup()
+      for _ = 1, 3 do tick() end
+      assert.truthy(eng:policy_log(1)[1]:find("mine: n 3 6000", 1, true), eng:policy_log(1)[1])
+    end)
+
     it("gives a policy a read-only view, params over defaults, and state across ticks", function()
       write("mine.lua", [[
         return { kind = 'guard', name = 'mine', version = '1', params = { limit = 2, keep = 'x' },
