@@ -1153,7 +1153,7 @@ static void sl_tick_health(struct sl_engine *eng, struct sl_canary *k, double no
         return;
     const struct sl_model *m = sl_registry_find(&eng->reg, k->cfg.model);
     struct sl_variant_metrics vm;
-    sl_mvar_read(k->cell->var[1], now, eng->opts.window_seconds, NULL, true, true, &vm);
+    sl_mvar_read(k->cell->var[1], now, eng->opts.window_seconds, NULL, true, false, &vm);
     struct sl_health_check c = {.at = now,
                                 .health = sl_model_version(m, k->cfg.canary)->health,
                                 .error_rate = vm.error_rate};

@@ -9,7 +9,8 @@
 #include "lsl_engine.h"
 #include "stats.h"
 
-#define SL_VIEW_MT "sluice.View"
+#define SL_VIEW_MT        "sluice.View"
+#define SL_VIEW_READS_MAX 2048 /* reads recorded per call (inputs are cut at 8 KiB anyway) */
 
 /* ---- the proxy: userdata with user values (backing, parent, key, recorder) ---------- *
  *
@@ -32,6 +33,8 @@ static void sl_view_record(lua_State *L, int recorder, int key, int value)
     if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN)
         return;
     lua_Integer n = (lua_Integer)lua_rawlen(L, recorder);
+    if (n >= 3 * SL_VIEW_READS_MAX) /* a policy reading in a loop: the rest go unrecorded */
+        return;
     lua_pushvalue(L, 1); /* the proxy read */
     lua_rawseti(L, recorder, n + 1);
     lua_pushvalue(L, key);
