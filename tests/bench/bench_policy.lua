@@ -4,7 +4,8 @@
 --   * at 1000 tests, each of the three alone (where the time goes);
 --   * the per-hook-call overhead of the policy host: a tick over 1,000 tests
 --     whose only policy is a guard that returns nil, minus the same tick
---     without policies, divided by the calls.
+--     without policies, divided by the calls;
+--   * the floor: the three policies' evaluate alone, in plain Lua.
 -- Usage: LUA_CPATH='build/?.so' lua5.4 tests/bench/bench_policy.lua [--quick]
 local sluice = require "sluice"
 local quick = arg[1] == "--quick"
@@ -106,6 +107,43 @@ local t_bare = time_ticks(bare, adv1, reps)
 local t_noop = time_ticks(noop, adv2, reps)
 os.execute("rm -rf " .. dir)
 
+-- The floor: the three built-in policies' evaluate run in plain Lua 5.4, with
+-- no sandbox, hook, view proxies, recording, engine or statistics, over plain
+-- tables holding figures like a bench tick's (both arms past min_requests, no
+-- guard firing, the recommendation "continue" with its evidence). What the
+-- judgement itself costs in this interpreter, before anything sluice adds.
+local function floor_us(file, params)
+  local p = assert(loadfile(file, "t", setmetatable({}, { __index = _G })))()
+  local merged = {}
+  for k, v in pairs(p.params or {}) do merged[k] = v end
+  for k, v in pairs(params or {}) do merged[k] = v end
+  local function arm(count, e, conv)
+    return { requests = count, errors = e, error_rate = e / count, success_rate = 1 - e / count,
+             throughput = count / 60,
+             latency = { mean = 25, p50 = 24, p90 = 36, p95 = 38, p99 = 39, p999 = 39 },
+             metrics = { conv = { mean = conv, count = count } } }
+  end
+  local view = {
+    kind = "test", status = "running", age_hours = 0.2, age_seconds = 720, id = "t1",
+    allocation = { treatment = 10, control = 90 },
+    control = arm(4500, 90, 0.11), treatment = arm(600, 10, 0.1),
+    config = { alpha = 0.05, success_metrics = { "conv" } },
+    stats = { srm = { p = 0.5 }, error_rate = { p1 = 0.02, p2 = 0.017 },
+              metrics = { conv = { diff = -0.01, p = 0.7, ci_low = -0.08, ci_high = 0.06,
+                                   sequential = { p = 0.96, ci_low = -0.29, ci_high = 0.18 } } } },
+  }
+  function view.window(v) return v end
+  local ctx = { now = 720, state = { step = 1, target = 10 }, log = function() end }
+  local calls = quick and 20000 or 200000
+  local t0 = clock()
+  for _ = 1, calls do p.evaluate(view, merged, ctx) end
+  return (clock() - t0) / calls * 1e6
+end
+local f_ramp = floor_us("policies/ramp/linear.lua", three.ramp[2])
+local f_guard = floor_us("policies/guard/threshold.lua", three.guards[1][2])
+local f_rec = floor_us("policies/recommend/default.lua", nil)
+local f_sum = f_ramp + f_guard + f_rec
+
 print("| what | tests | ms per tick (median) | per test | target |")
 print("|---|---|---|---|---|")
 for _, r in ipairs(rows) do
@@ -120,3 +158,6 @@ print(("| tick, no policies (core only: windows, statistics) | %d | %.2f | %.1f 
 print(("| tick, one no-op guard per test | %d | %.2f | %.1f µs | — |"):format(n, t_noop, t_noop * 1000 / n))
 print(("| policy host overhead per hook call (no-op − none) / calls | %d | — | %.2f µs | ≤ 5 µs |"):format(
   n, (t_noop - t_bare) * 1000 / n))
+print(("| floor: the three policies' evaluate in plain Lua 5.4, no sandbox, view, engine or statistics"
+  .. " (linear %.2f + threshold %.2f + default %.2f µs) | %d | %.2f | %.1f µs | — |"):format(
+  f_ramp, f_guard, f_rec, n, f_sum * n / 1000, f_sum))
