@@ -49,6 +49,11 @@ void lsl_push_variant_metrics(lua_State *L, const struct sl_variant_metrics *m);
 /* Its parts: the counts and rates alone (a table without latency and
  * metrics), the latency table, the custom metrics table. [-0, +1, m] */
 void lsl_push_variant_counts(lua_State *L, const struct sl_variant_metrics *m);
+/* One of those counts and rates by name (lsl_count_names); false, nothing
+ * pushed, for another name or a NaN figure. */
+#define LSL_NCOUNTS 7
+extern const char *const lsl_count_names[LSL_NCOUNTS];
+bool lsl_push_variant_count(lua_State *L, const struct sl_variant_metrics *m, const char *key);
 void lsl_push_latency(lua_State *L, const struct sl_variant_metrics *m);
 void lsl_push_custom(lua_State *L, const struct sl_variant_metrics *m);
 /* Push a test's statistics (docs/policies.md, view.stats). [-0, +1, m] */

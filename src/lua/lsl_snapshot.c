@@ -76,16 +76,37 @@ void lsl_push_custom(lua_State *L, const struct sl_variant_metrics *m)
     }
 }
 
+const char *const lsl_count_names[LSL_NCOUNTS] = {
+    "requests", "successes", "errors", "error_rate", "success_rate", "throughput", "span_seconds"};
+
+bool lsl_push_variant_count(lua_State *L, const struct sl_variant_metrics *m, const char *key)
+{
+    double v;
+    if (strcmp(key, "requests") == 0)
+        lua_pushinteger(L, (lua_Integer)m->requests);
+    else if (strcmp(key, "successes") == 0)
+        lua_pushinteger(L, (lua_Integer)m->successes);
+    else if (strcmp(key, "errors") == 0)
+        lua_pushinteger(L, (lua_Integer)m->errors);
+    else {
+        v = strcmp(key, "error_rate") == 0     ? m->error_rate
+            : strcmp(key, "success_rate") == 0 ? (m->requests ? 1 - m->error_rate : 0)
+            : strcmp(key, "throughput") == 0   ? m->throughput
+            : strcmp(key, "span_seconds") == 0 ? m->span_seconds
+                                               : NAN;
+        if (isnan(v))
+            return false; /* absent rather than NaN, as lsl_set_num */
+        lua_pushnumber(L, v);
+    }
+    return true;
+}
+
 void lsl_push_variant_counts(lua_State *L, const struct sl_variant_metrics *m)
 {
     lua_createtable(L, 0, 10);
-    lsl_set_int(L, "requests", (lua_Integer)m->requests);
-    lsl_set_int(L, "successes", (lua_Integer)m->successes);
-    lsl_set_int(L, "errors", (lua_Integer)m->errors);
-    lsl_set_num(L, "error_rate", m->error_rate);
-    lsl_set_num(L, "success_rate", m->requests ? 1 - m->error_rate : 0);
-    lsl_set_num(L, "throughput", m->throughput);
-    lsl_set_num(L, "span_seconds", m->span_seconds);
+    for (int i = 0; i < LSL_NCOUNTS; i++)
+        if (lsl_push_variant_count(L, m, lsl_count_names[i]))
+            lua_setfield(L, -2, lsl_count_names[i]);
 }
 
 /* Push {requests, successes, errors, error_rate, success_rate, throughput,

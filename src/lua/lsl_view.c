@@ -284,11 +284,11 @@ static void sl_push_strings(lua_State *L, const char *const *v, size_t n)
     }
 }
 
-/* An arm's table holds its counts and rates; latency and metrics (two more
- * tables, most policies read neither) are built on first read from a copy of
- * the figures kept under a light userdata key, which pairs() skips. The
- * figures are read without the latency histogram (sl_engine_counts): the
- * latency table reads the arm again, with it, while the view's call lasts. */
+/* An arm's fields (counts, rates, the latency and metrics tables) are built
+ * on first read from a copy of the figures kept under a light userdata key,
+ * which pairs() skips: most policies read two or three of them. The figures
+ * are read without the latency histogram (sl_engine_counts): the latency
+ * table reads the arm again, with it, while the view's call lasts. */
 static const char sl_arm_key;
 
 struct sl_view_arm {
@@ -303,7 +303,7 @@ struct sl_view_arm {
 
 static void sl_view_arm_push(lua_State *L, const struct sl_view_arm *a)
 {
-    lsl_push_variant_counts(L, &a->m);
+    lua_createtable(L, 0, 4);
     lua_pushlightuserdata(L, (void *)&sl_arm_key);
     size_t size = offsetof(struct sl_view_arm, m.metrics) + a->m.nmetrics * sizeof a->m.metrics[0];
     memcpy(lua_newuserdatauv(L, size, 0), a, size);
@@ -338,6 +338,8 @@ static bool sl_view_part(lua_State *L, int b, const char *key)
             sl_view_arm_latency(L, a);
         else if ((built = strcmp(key, "metrics") == 0))
             lsl_push_custom(L, &a->m);
+        else
+            built = lsl_push_variant_count(L, &a->m, key);
     } else {
         lua_pop(L, 1);
         lua_pushlightuserdata(L, (void *)&sl_stats_key);
@@ -353,7 +355,7 @@ static bool sl_view_part(lua_State *L, int b, const char *key)
 /* Read arm of id over window (0: all) and push its table; false if there
  * is no such arm. */
 static bool sl_view_arm(lua_State *L, struct sl_engine *eng, const char *id, int arm, double window,
-                        uint64_t serial, const uint64_t *current)
+                        uint64_t serial, const uint64_t *current, double *span)
 {
     struct sl_view_arm a = {
         .eng = eng, .current = current, .serial = serial, .arm = arm, .window = window};
@@ -361,6 +363,7 @@ static bool sl_view_arm(lua_State *L, struct sl_engine *eng, const char *id, int
     if (sl_engine_counts(eng, id, arm, window, &a.m, NULL))
         return false;
     sl_view_arm_push(L, &a);
+    *span = a.m.span_seconds;
     return true;
 }
 
@@ -368,17 +371,13 @@ static bool sl_view_arm(lua_State *L, struct sl_engine *eng, const char *id, int
 static void sl_view_arms(lua_State *L, struct sl_engine *eng, const char *id, double window,
                          uint64_t serial, const uint64_t *current, const char *a0, const char *a1)
 {
+    double span;
     for (int arm = 0; arm < 2; arm++) {
-        if (!sl_view_arm(L, eng, id, arm, window, serial, current))
+        if (!sl_view_arm(L, eng, id, arm, window, serial, current, &span))
             continue;
-        lua_pushliteral(L, "span_seconds");
-        lua_rawget(L, -2);
-        lua_insert(L, -2);
-        lua_setfield(L, -3, arm ? a1 : a0);
+        lua_setfield(L, -2, arm ? a1 : a0);
         if (arm == 1)
-            lua_setfield(L, -2, "span_seconds");
-        else
-            lua_pop(L, 1);
+            sl_set_num(L, "span_seconds", span);
     }
 }
 
@@ -610,7 +609,8 @@ static bool sl_view_lazy(lua_State *L, const struct sl_view_ctx *c, const char *
         lua_pushvalue(L, 1); /* the root proxy (sl_view_index and pairs keep it at 1) */
         lua_pushcclosure(L, sl_view_window, 1);
     } else if (strcmp(key, a0) == 0 || strcmp(key, a1) == 0) {
-        if (!sl_view_arm(L, c->eng, c->id, strcmp(key, a1) == 0, 0, c->serial, c->current))
+        double span;
+        if (!sl_view_arm(L, c->eng, c->id, strcmp(key, a1) == 0, 0, c->serial, c->current, &span))
             return false;
     } else if (strcmp(key, "stats") == 0) {
         sl_view_stats(L, c->eng, c->kind, c->id);
@@ -652,6 +652,14 @@ static bool sl_view_lazy_at(lua_State *L, int proxy, int backing, int key)
              : sl_view_part(L, backing, lua_tostring(L, key));
 }
 
+/* Whether the table at backing has no key k yet. [-0, +0, m] */
+static bool sl_view_missing(lua_State *L, int backing, const char *k)
+{
+    bool missing = lua_getfield(L, backing, k) == LUA_TNIL;
+    lua_pop(L, 1);
+    return missing;
+}
+
 static void sl_view_lazy_all(lua_State *L, int proxy, int backing)
 {
     static const char *const keys[] = {
@@ -659,15 +667,17 @@ static void sl_view_lazy_all(lua_State *L, int proxy, int backing)
         "age_hours", "ramp_step", "allocation", "window", "control", "treatment",
         "stable",    "canary",    "stats",      "config", "ramp",    "allocation_history",
         "health"};
+    static const char *const parts[] = {"latency", "metrics", "srm", "error_rate"};
     const struct sl_view_ctx *c = sl_view_ctx_of(L, proxy);
     for (size_t i = 0; c && i < sizeof keys / sizeof keys[0]; i++)
-        if (lua_getfield(L, backing, keys[i]) == LUA_TNIL)
+        if (sl_view_missing(L, backing, keys[i]))
             (void)sl_view_lazy(L, c, keys[i], backing);
-    static const char *const parts[] = {"latency", "metrics", "srm", "error_rate"};
     for (size_t i = 0; !c && i < sizeof parts / sizeof parts[0]; i++)
-        if (lua_getfield(L, backing, parts[i]) == LUA_TNIL)
+        if (sl_view_missing(L, backing, parts[i]))
             (void)sl_view_part(L, backing, parts[i]);
-    lua_settop(L, backing);
+    for (int i = 0; !c && i < LSL_NCOUNTS; i++)
+        if (sl_view_missing(L, backing, lsl_count_names[i]))
+            (void)sl_view_part(L, backing, lsl_count_names[i]);
 }
 
 void sl_lua_push_view(lua_State *L, struct sl_engine *eng, int kind, const char *id, int recorder,
