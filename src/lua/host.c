@@ -14,13 +14,13 @@
 #define SL_STATE_MAX      65536 /* bytes of serialised ctx.state per (test, policy) */
 #define SL_INPUTS_MAX     8192  /* bytes of recorded inputs attached to a decision */
 #define SL_LOG_LINES      256
-#define SL_LIVE_STATE_MAX 4096    /* bytes of JSON: larger states are parsed each call */
-#define SL_LIVE_BYTES     1048576 /* bytes of JSON a policy's live-state cache holds */
+#define SL_LIVE_STATE_MAX 4096 /* bytes of JSON: larger states are parsed each call */
 
 /* Per (test or canary id, policy name): ctx.state and the failure streak. */
 struct sl_host_entry {
     char *key;   /* id '\x1f' policy */
     char *state; /* ctx.state as JSON: what the store saves, and the truth */
+    size_t state_len;
     /* The live ctx.state: a table kept in live's own Lua state between calls
      * (a cache of the text: a miss parses the text again), and the hash of
      * its contents when the text was last written from it. */
@@ -120,6 +120,7 @@ int sl_host_set_state(struct sl_host *h, const char *id, const char *policy, con
     }
     free(e->state);
     e->state = copy;
+    e->state_len = copy ? strlen(copy) : 0;
     e->live = NULL; /* the next call parses the new text */
     e->hashed = false;
     return 0;
@@ -352,16 +353,21 @@ static void sl_push_states(lua_State *L)
 /* Keep the table on top, whose JSON text is bytes long, as the call's live
  * state (it stays on the stack). The cache lives inside the policy's memory
  * cap, so it is bounded: a large state is not kept (it is parsed each call,
- * as it was before there was a cache), and when the cache holds more states
- * than the engine has objects, or more than SL_LIVE_BYTES of their text, it
- * starts over (states of finished tests are dropped; the rest parse again).
- * Its [1] counts the states, [2] their bytes. [-0, +0, m] */
+ * as it was before there was a cache), and when the cache holds more than
+ * 2 x the engine's objects + 64 states, or more JSON text than a sixteenth
+ * of the memory cap, it starts over (states of finished tests are dropped;
+ * the rest parse again). Its [1] counts the states, [2] their bytes.
+ * [-0, +0, m] */
 static void sl_keep_state(lua_State *L, struct sl_call *c, size_t bytes)
 {
     if (!c->entry)
         return;
     if (bytes > SL_LIVE_STATE_MAX) {
         c->entry->live = NULL;
+        sl_push_states(L); /* drop a smaller one kept before */
+        lua_pushnil(L);
+        lua_setfield(L, -2, c->id);
+        lua_pop(L, 1);
         return;
     }
     c->entry->live = c->p;
@@ -377,7 +383,8 @@ static void sl_keep_state(lua_State *L, struct sl_call *c, size_t bytes)
     lua_Integer total = lua_rawgeti(L, -2, 2) == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
     lua_pop(L, 2);
     size_t live = sl_engine_test_count(c->h->eng) + sl_engine_canary_count(c->h->eng);
-    if ((had == LUA_TNIL && (size_t)n >= 2 * live + 64) || total >= SL_LIVE_BYTES) {
+    lua_Integer cap = (lua_Integer)(c->h->opts.limits.memory_bytes / 16);
+    if ((had == LUA_TNIL && (size_t)n >= 2 * live + 64) || total >= cap) {
         lua_pop(L, 1);
         lua_pushnil(L);
         lua_rawsetp(L, LUA_REGISTRYINDEX, &sl_states_key);
@@ -394,13 +401,19 @@ static void sl_keep_state(lua_State *L, struct sl_call *c, size_t bytes)
     lua_pop(L, 1);
 }
 
-/* Push the call's ctx.state. [-0, +1, m] */
+static bool sl_state_hash(lua_State *L, int idx, int depth, uint64_t *out);
+
+/* Push the call's ctx.state: the kept table when its contents are still what
+ * the text says (the policy may have kept a reference to it, or given the
+ * same table to two tests), else the text parsed again. [-0, +1, m] */
 static void sl_push_state(lua_State *L, struct sl_call *c)
 {
     struct sl_host_entry *e = c->entry;
-    if (e && e->live == c->p) {
+    uint64_t h;
+    if (e && e->live == c->p && e->hashed) {
         sl_push_states(L);
-        if (lua_getfield(L, -1, c->id) == LUA_TTABLE) {
+        if (lua_getfield(L, -1, c->id) == LUA_TTABLE && sl_state_hash(L, -1, 0, &h) &&
+            h == e->hash) {
             lua_remove(L, -2);
             return;
         }
@@ -408,7 +421,6 @@ static void sl_push_state(lua_State *L, struct sl_call *c)
     }
     if (!e || !e->state || sl_lua_push_json_text(L, e->state, NULL))
         lua_newtable(L);
-    sl_keep_state(L, c, e && e->state ? strlen(e->state) : 2);
 }
 
 static uint64_t sl_mix(uint64_t a, uint64_t b)
@@ -591,7 +603,7 @@ static void sl_call_extract(lua_State *L, struct sl_call *c)
     if (!(c->hashed && e && e->hashed && e->hash == c->hash && e->state))
         c->state = sl_json_text(L, -1, SL_STATE_MAX, "ctx.state"); /* NULL: unchanged */
     /* ctx.state may be a new table now */
-    sl_keep_state(L, c, strlen(c->state ? c->state : e && e->state ? e->state : "{}"));
+    sl_keep_state(L, c, c->state ? strlen(c->state) : e && e->state ? e->state_len : 2);
     lua_pop(L, 1);
     if (lua_isnil(L, 3))
         return;
@@ -677,6 +689,7 @@ static void sl_host_succeeded(struct sl_host *h, struct sl_call *c)
         }
         free(e->state);
         e->state = c->state;
+        e->state_len = strlen(c->state);
         c->state = NULL;
     }
 }

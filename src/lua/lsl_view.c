@@ -291,10 +291,22 @@ static void sl_push_strings(lua_State *L, const char *const *v, size_t n)
  * table reads the arm again, with it, while the view's call lasts. */
 static const char sl_arm_key;
 
-struct sl_view_arm {
-    struct sl_engine *eng;
+/* The call a hidden block belongs to: its parts (whose names point into the
+ * engine) are built only while that call lasts. */
+struct sl_view_call {
     const uint64_t *current;
     uint64_t serial;
+};
+
+static void sl_view_call_check(lua_State *L, const struct sl_view_call *c)
+{
+    if (*c->current != c->serial)
+        luaL_error(L, "view used outside its evaluate call");
+}
+
+struct sl_view_arm {
+    struct sl_view_call call; /* first: the hidden blocks share this header */
+    struct sl_engine *eng;
     int arm;
     double window;
     char id[SL_ID_MAX + 1];
@@ -314,8 +326,6 @@ static void sl_view_arm_push(lua_State *L, const struct sl_view_arm *a)
 static void sl_view_arm_latency(lua_State *L, const struct sl_view_arm *a)
 {
     struct sl_variant_metrics m;
-    if (*a->current != a->serial)
-        luaL_error(L, "view used outside its evaluate call");
     if (sl_engine_metrics(a->eng, a->id, a->arm, a->window, &m, NULL) == 0)
         lsl_push_latency(L, &m);
     else
@@ -326,6 +336,11 @@ static void sl_view_arm_latency(lua_State *L, const struct sl_view_arm *a)
  * srm, error_rate, latency and metrics are built on first read. */
 static const char sl_stats_key;
 
+struct sl_view_stats {
+    struct sl_view_call call;
+    struct sl_test_stats st;
+};
+
 /* Build part key of the table at b if b is an arm or a test's statistics and
  * key one of its parts; false otherwise. [-0, +0, m] */
 static bool sl_view_part(lua_State *L, int b, const char *key)
@@ -334,6 +349,7 @@ static bool sl_view_part(lua_State *L, int b, const char *key)
     lua_pushlightuserdata(L, (void *)&sl_arm_key);
     if (lua_rawget(L, b) == LUA_TUSERDATA) {
         const struct sl_view_arm *a = lua_touserdata(L, -1);
+        sl_view_call_check(L, &a->call);
         if ((built = strcmp(key, "latency") == 0))
             sl_view_arm_latency(L, a);
         else if ((built = strcmp(key, "metrics") == 0))
@@ -343,8 +359,11 @@ static bool sl_view_part(lua_State *L, int b, const char *key)
     } else {
         lua_pop(L, 1);
         lua_pushlightuserdata(L, (void *)&sl_stats_key);
-        if (lua_rawget(L, b) == LUA_TUSERDATA)
-            built = lsl_push_stats_part(L, lua_touserdata(L, -1), key);
+        if (lua_rawget(L, b) == LUA_TUSERDATA) {
+            const struct sl_view_stats *v = lua_touserdata(L, -1);
+            sl_view_call_check(L, &v->call);
+            built = lsl_push_stats_part(L, &v->st, key);
+        }
     }
     if (built)
         lua_setfield(L, b, key);
@@ -357,8 +376,7 @@ static bool sl_view_part(lua_State *L, int b, const char *key)
 static bool sl_view_arm(lua_State *L, struct sl_engine *eng, const char *id, int arm, double window,
                         uint64_t serial, const uint64_t *current, double *span)
 {
-    struct sl_view_arm a = {
-        .eng = eng, .current = current, .serial = serial, .arm = arm, .window = window};
+    struct sl_view_arm a = {.call = {current, serial}, .eng = eng, .arm = arm, .window = window};
     snprintf(a.id, sizeof a.id, "%s", id);
     if (sl_engine_counts(eng, id, arm, window, &a.m, NULL))
         return false;
@@ -579,15 +597,16 @@ static void sl_view_canary_stats(lua_State *L, struct sl_engine *eng, const char
     }
 }
 
-static void sl_view_stats(lua_State *L, struct sl_engine *eng, int kind, const char *id)
+static void sl_view_stats(lua_State *L, struct sl_engine *eng, int kind, const char *id,
+                          struct sl_view_call call)
 {
-    struct sl_test_stats st;
+    struct sl_view_stats v = {.call = call};
     if (kind == SL_KIND_CANARY)
         sl_view_canary_stats(L, eng, id);
-    else if (sl_engine_test_stats(eng, id, &st, NULL) == 0) {
-        lsl_push_stats_top(L, &st);
+    else if (sl_engine_test_stats(eng, id, &v.st, NULL) == 0) {
+        lsl_push_stats_top(L, &v.st);
         lua_pushlightuserdata(L, (void *)&sl_stats_key);
-        *(struct sl_test_stats *)lua_newuserdatauv(L, sizeof st, 0) = st;
+        *(struct sl_view_stats *)lua_newuserdatauv(L, sizeof v, 0) = v;
         lua_rawset(L, -3);
     } else
         lua_newtable(L);
@@ -613,7 +632,7 @@ static bool sl_view_lazy(lua_State *L, const struct sl_view_ctx *c, const char *
         if (!sl_view_arm(L, c->eng, c->id, strcmp(key, a1) == 0, 0, c->serial, c->current, &span))
             return false;
     } else if (strcmp(key, "stats") == 0) {
-        sl_view_stats(L, c->eng, c->kind, c->id);
+        sl_view_stats(L, c->eng, c->kind, c->id, (struct sl_view_call){c->current, c->serial});
     } else if (strcmp(key, "config") == 0) {
         if (test)
             sl_view_test_config(L, t->config);

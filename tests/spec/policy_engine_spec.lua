@@ -375,6 +375,29 @@ describe("policies in a running engine", function()
                     alerts[2].reason:find("outside its evaluate call", 1, true), alerts[2] and alerts[2].reason)
     end)
 
+    it("refuses to build a stashed arm's or statistics' parts in a later call (regression: use after free)", function()
+      write("mine.lua", [[
+        local arm, stats
+        return { kind = 'guard', name = 'mine', version = '1',
+          evaluate = function(view, params, ctx)
+            if arm then
+              local a_ok, a_err = pcall(function() return arm.metrics end)
+              local s_ok, s_err = pcall(function() return stats.metrics end)
+              return { action = 'alert', reason = tostring(a_ok) .. ' ' .. tostring(a_err) .. ' | ' ..
+                       tostring(s_ok) .. ' ' .. tostring(s_err) }
+            end
+            arm, stats = view.treatment, view.stats
+          end }]])
+      local eng, _, tick = setup()
+      tick()
+      tick()
+      local alert = events_where(eng, function(e) return e.action == "alert" end)[1]
+      local reason = alert and alert.reason or ""
+      local _, n = reason:gsub("outside its evaluate call", "")
+      assert.are.equal(2, n, reason)
+      assert.truthy(reason:find("^false .* | false "), reason)
+    end)
+
     it("refuses a ctx.log stashed from an earlier call (regression: read a dead frame)", function()
       write("mine.lua", [[
         local stash
@@ -451,6 +474,31 @@ describe("policies in a running engine", function()
       end
       local log = eng:policy_log(1)
       assert.truthy(log[1] and log[1]:find("mine: a 100", 1, true), log[1])
+    end)
+
+    it("keeps each test's ctx.state its own when a policy hands two tests one table", function()
+      write("mine.lua", [[
+        local DEFAULT = { n = 0 }
+        return { kind = 'guard', name = 'mine', version = '1',
+          evaluate = function(view, params, ctx)
+            if ctx.state.n == nil then ctx.state = DEFAULT end
+            ctx.state.n = ctx.state.n + 1
+            ctx.log(view.name, ctx.state.n)
+          end }]])
+      local now = 0
+      local eng = sluice.engine { clock = function() return now end, policy_dirs = { dir } }
+      for i = 1, 2 do
+        eng:add_model { id = "m" .. i, version = "v1" }
+        eng:add_model { id = "m" .. i, version = "v2" }
+        assert(eng:start(assert(eng:create_test { name = "t" .. i, model = "m" .. i, control = "v1",
+                                                  treatment = "v2", policies = { guards = { { "mine" } } } })))
+      end
+      for t = 1, 3 do now = t * 60; assert(eng:tick()) end
+      local lines = {}
+      for _, l in ipairs(eng:policy_log()) do lines[#lines + 1] = l:match("mine: (.*)$") end
+      -- the first tick shares DEFAULT (the policy's doing); after that each
+      -- test goes on from its own saved state
+      assert.are.same({ "t1 1", "t2 2", "t1 2", "t2 3", "t1 3", "t2 4" }, lines)
     end)
 
     it("keeps a large ctx.state (parsed each call rather than kept live) across ticks", function()
