@@ -170,7 +170,7 @@ struct sl_engine *sl_engine_new(const struct sl_engine_opts *opts, struct sl_err
 void sl_engine_delete(struct sl_engine *eng);
 
 /* Current engine time: the injected clock, or during a tick the moment the
- * tick began (everything a tick evaluates and logs happens at one moment). */
+ * tick began (everything a tick evaluates happens at one moment). */
 double sl_engine_now(const struct sl_engine *eng);
 
 /* ---- model registry ------------------------------------------------------- */
@@ -444,6 +444,11 @@ int sl_engine_apply(struct sl_engine *eng, const char *id, const struct sl_decis
  * act on it (recommendations are logged when they change): an evaluator may
  * then skip gathering the decision's inputs, which nobody would read. */
 bool sl_engine_recommendation_logged(const struct sl_engine *eng, const char *id, int rec);
+/* Among n verdicts (recommend or promotion decisions) of test or canary id,
+ * the index of the one the judge acts on: the first that its auto flags act
+ * on, else the last (shadow ones never); -1 if none. */
+int sl_engine_verdict_pick(const struct sl_engine *eng, int kind, const char *id,
+                           const struct sl_decision *d, size_t n);
 
 const char *sl_decide_name(int action);
 const char *sl_recommendation_name(int rec);

@@ -526,12 +526,17 @@ static void sl_shadow_say(const struct sl_decision *d, char *buf, size_t n)
 }
 
 /* What the judge acts on among the configured decisions of one hook: the
- * strongest guard, the last ramp opinion, the last verdict. */
-static const struct sl_decision *sl_shadow_pick(int hook, const struct sl_decision *d, size_t n)
+ * strongest guard, the last ramp opinion, the verdict the judge picks. */
+static const struct sl_decision *sl_shadow_pick(struct sl_engine *eng, int kind, const char *id,
+                                                int hook, const struct sl_decision *d, size_t n)
 {
+    if (hook == SL_HOOK_RECOMMEND || hook == SL_HOOK_PROMOTION) {
+        int i = sl_engine_verdict_pick(eng, kind, id, d, n);
+        return i < 0 ? NULL : &d[i];
+    }
     const struct sl_decision *best = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (d[i].shadow || (hook != SL_HOOK_RECOMMEND && d[i].action == SL_DECIDE_NONE))
+        if (d[i].shadow || d[i].action == SL_DECIDE_NONE)
             continue;
         if (hook != SL_HOOK_GUARD || !best ||
             sl_decide_rank(d[i].action) > sl_decide_rank(best->action))
@@ -598,11 +603,7 @@ static int sl_shadow_evaluate(void *ud, struct sl_engine *eng, int kind, const c
     w->asking = true;
     int got = sl_host_evaluate_entry(w->host, kind, id, hook, w->entry, &cand, &e);
     w->asking = false;
-    if (got == 1)
-        cand.hook = hook;
-    for (size_t i = 0; rc >= 0 && i < *nout; i++)
-        out[i].hook = hook;
-    sl_shadow_compare(s, rc >= 0 ? sl_shadow_pick(hook, out, *nout) : NULL,
+    sl_shadow_compare(s, rc >= 0 ? sl_shadow_pick(eng, kind, id, hook, out, *nout) : NULL,
                       got == 1 ? &cand : NULL);
     if (got == 1)
         free(cand.inputs);

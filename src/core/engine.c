@@ -197,9 +197,13 @@ static bool sl_id_taken(const struct sl_engine *eng, const char *id)
 }
 
 /* Ids share one namespace with model ids: a route key is never ambiguous. */
-static int sl_pick_id(struct sl_engine *eng, const char *given, const char *prefix, char *out,
-                      struct sl_err *err)
+/* The id of a new object into out, and in *next the engine's next_id once
+ * the object exists: the caller stores it only then (a refused create uses
+ * up no id). */
+static int sl_pick_id(const struct sl_engine *eng, const char *given, const char *prefix, char *out,
+                      uint64_t *next, struct sl_err *err)
 {
+    *next = eng->next_id;
     if (given) {
         if (sl_check_id(given, "id", err))
             return -1;
@@ -209,7 +213,7 @@ static int sl_pick_id(struct sl_engine *eng, const char *given, const char *pref
         return 0;
     }
     do
-        snprintf(out, SL_ID_MAX + 1, "%s-%llu", prefix, (unsigned long long)eng->next_id++);
+        snprintf(out, SL_ID_MAX + 1, "%s-%llu", prefix, (unsigned long long)(*next)++);
     while (sl_id_taken(eng, out));
     return 0;
 }
@@ -676,26 +680,22 @@ int sl_engine_create_test(struct sl_engine *eng, const struct sl_test_config *cf
     char id[SL_ID_MAX + 1];
     if (!cfg)
         return sl_err_set(err, SL_EINVAL, "no test configuration");
-    uint64_t next = eng->next_id; /* a refused create uses up no id */
-    if (sl_pick_id(eng, cfg->id, "t", id, err))
+    uint64_t next;
+    if (sl_pick_id(eng, cfg->id, "t", id, &next, err))
         return -1;
-    if (sl_engine_grow((void **)&eng->tests, eng->ntests, &eng->captests, sizeof(void *))) {
-        eng->next_id = next;
+    if (sl_engine_grow((void **)&eng->tests, eng->ntests, &eng->captests, sizeof(void *)))
         return sl_err_set(err, SL_ENOMEM, "out of memory");
-    }
     struct sl_test *t = sl_test_new(cfg, id, &eng->reg, sl_engine_now(eng), err);
-    if (!t) {
-        eng->next_id = next;
+    if (!t)
         return -1;
-    }
     eng->tests[eng->ntests++] = t;
     if (sl_engine_reindex(eng) || sl_engine_republish(eng, err)) {
         eng->ntests--;
         sl_test_delete(t);
         sl_engine_reindex_or_drop(eng);
-        eng->next_id = next;
         return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
+    eng->next_id = next;
     sl_note(eng, SL_EVENT_LIFECYCLE, id, cfg->created_by, "create", "", "draft", cfg->name, NAN);
     if (id_out)
         snprintf(id_out, SL_ID_MAX + 1, "%s", id);
@@ -921,27 +921,22 @@ int sl_engine_create_canary(struct sl_engine *eng, const struct sl_canary_config
     const struct sl_model *m = sl_registry_find(&eng->reg, c.model);
     if (!c.stable && m)
         c.stable = m->versions[m->live].version;
-    uint64_t next = eng->next_id; /* a refused create uses up no id */
-    if (sl_pick_id(eng, c.id, "c", id, err))
+    uint64_t next;
+    if (sl_pick_id(eng, c.id, "c", id, &next, err))
         return -1;
-    if (sl_engine_grow((void **)&eng->canaries, eng->ncanaries, &eng->capcanaries,
-                       sizeof(void *))) {
-        eng->next_id = next;
+    if (sl_engine_grow((void **)&eng->canaries, eng->ncanaries, &eng->capcanaries, sizeof(void *)))
         return sl_err_set(err, SL_ENOMEM, "out of memory");
-    }
     struct sl_canary *k = sl_canary_new(&c, id, &eng->reg, sl_engine_now(eng), err);
-    if (!k) {
-        eng->next_id = next;
+    if (!k)
         return -1;
-    }
     eng->canaries[eng->ncanaries++] = k;
     if (sl_engine_reindex(eng) || sl_engine_republish(eng, err)) {
         eng->ncanaries--;
         sl_canary_delete(k);
         sl_engine_reindex_or_drop(eng);
-        eng->next_id = next;
         return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
+    eng->next_id = next;
     sl_note(eng, SL_EVENT_LIFECYCLE, id, c.created_by, "create", "", "preparing", c.name, NAN);
     if (id_out)
         snprintf(id_out, SL_ID_MAX + 1, "%s", id);
@@ -1102,14 +1097,13 @@ static void sl_cell_roll(struct sl_cell *c, double now)
     sl_mvar_roll(c->var[1], now);
 }
 
-static void sl_memo_open(struct sl_engine *eng, const struct sl_cell *cell, double now)
+static void sl_memo_open(struct sl_engine *eng, const struct sl_cell *cell)
 {
     if (!eng->evaluator.evaluate)
         return;
     if (!eng->memo && !(eng->memo = malloc(sizeof *eng->memo)))
         return; /* no memo: every read goes to the shards */
     eng->memo->cell = cell;
-    eng->memo->now = now;
     eng->memo->n = 0;
     eng->memo->has_stats = false;
 }
@@ -1135,7 +1129,7 @@ static void sl_tick_test(struct sl_engine *eng, struct sl_test *t, double now)
     sl_test_account(t);
     sl_analysis_look(&t->analysis, t->cell->var, (int)t->cfg.nsuccess);
     bool ramp_done;
-    sl_memo_open(eng, t->cell, now);
+    sl_memo_open(eng, t->cell);
     bool held = sl_judge_test(eng, t, &ramp_done);
     sl_memo_close(eng);
     if (held || ramp_done || t->in_history || t->status != SL_TEST_RUNNING)
@@ -1176,7 +1170,7 @@ static void sl_tick_canary(struct sl_engine *eng, struct sl_canary *k, double no
         break;
     case SL_CANARY_MONITORING:
         sl_tick_health(eng, k, now);
-        sl_memo_open(eng, k->cell, now);
+        sl_memo_open(eng, k->cell);
         sl_judge_canary(eng, k);
         sl_memo_close(eng);
         break;
@@ -1219,8 +1213,8 @@ int sl_engine_tick(struct sl_engine *eng, struct sl_err *err)
             sl_archive_canary(eng, k);
     }
     sl_history_evict(eng);
-    if (eng->dirty && sl_engine_republish(eng, err))
-        return -1;
+    if (eng->dirty) /* which also frees the snapshots no reader can see */
+        return sl_engine_republish(eng, err);
     sl_router_reclaim(&eng->router);
     return 0;
 }
@@ -1397,10 +1391,8 @@ static int sl_engine_read(struct sl_engine *eng, const char *id, int arm, double
             }
             slot = i; /* the same read, now with quantiles */
         }
-    if (mo) /* judging in a tick, which rolled at its own now */
-        sl_mvar_read(v, mo->now, window_seconds, names, true, quantiles, out);
-    else
-        sl_mvar_read(v, sl_engine_now(eng), window_seconds, names, false, quantiles, out);
+    /* judging in a tick (mo), which rolled the cell at its own now: no second roll */
+    sl_mvar_read(v, sl_engine_now(eng), window_seconds, names, mo != NULL, quantiles, out);
     if (mo && slot < 0 && mo->n < SL_MEMO_READS)
         slot = mo->n++;
     if (mo && slot >= 0) {

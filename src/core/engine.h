@@ -37,7 +37,6 @@ struct sl_idslot {
 #define SL_MEMO_READS 6
 struct sl_memo {
     const struct sl_cell *cell; /* whose reads these are; NULL outside a judge */
-    double now;                 /* the tick's time, at which it rolled the cell */
     int n;
     struct {
         int arm;

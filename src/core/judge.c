@@ -264,17 +264,51 @@ bool sl_engine_recommendation_logged(const struct sl_engine *eng, const char *id
            sl_verdict_acts(rec, t->cfg.auto_promote, t->cfg.auto_rollback);
 }
 
+/* The recommendation a verdict carries: a canary's promotion decision says
+ * it as its action. */
+static int sl_verdict_rec(int kind, const struct sl_decision *d)
+{
+    if (kind != SL_KIND_CANARY || d->recommendation != SL_REC_NONE)
+        return d->recommendation;
+    return d->action == SL_DECIDE_PROMOTE    ? SL_REC_PROMOTE
+           : d->action == SL_DECIDE_ROLLBACK ? SL_REC_ROLLBACK
+                                             : SL_REC_NONE;
+}
+
+static bool sl_auto_flags(const struct sl_engine *eng, int kind, const char *id, bool *promote,
+                          bool *rollback)
+{
+    const struct sl_test *t = kind == SL_KIND_TEST ? sl_engine_find_test(eng, id) : NULL;
+    const struct sl_canary *k = kind == SL_KIND_CANARY ? sl_engine_find_canary(eng, id) : NULL;
+    *promote = t ? t->cfg.auto_promote : k && k->cfg.auto_promote;
+    *rollback = t ? t->cfg.auto_rollback : k && k->cfg.auto_rollback;
+    return t || k;
+}
+
+int sl_engine_verdict_pick(const struct sl_engine *eng, int kind, const char *id,
+                           const struct sl_decision *d, size_t n)
+{
+    bool promote, rollback;
+    int last = -1;
+    if (!sl_auto_flags(eng, kind, id, &promote, &rollback))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i].shadow)
+            continue;
+        if (sl_verdict_acts(sl_verdict_rec(kind, &d[i]), promote, rollback))
+            return (int)i;
+        last = (int)i;
+    }
+    return last;
+}
+
 /* Recommendations act only where the test's auto flags allow. */
 static void sl_apply_verdicts(struct sl_engine *eng, int kind, const char *id, struct sl_batch *b,
                               bool auto_promote, bool auto_rollback)
 {
     for (size_t i = 0; i < b->n; i++) {
         struct sl_decision *d = &b->d[i];
-        int rec = d->recommendation;
-        if (kind == SL_KIND_CANARY && rec == SL_REC_NONE)
-            rec = d->action == SL_DECIDE_PROMOTE    ? SL_REC_PROMOTE
-                  : d->action == SL_DECIDE_ROLLBACK ? SL_REC_ROLLBACK
-                                                    : SL_REC_NONE;
+        int rec = sl_verdict_rec(kind, d);
         if (d->shadow) { /* logged as shadow, never applied nor remembered */
             (void)sl_engine_apply(eng, id, d, NULL);
             continue;

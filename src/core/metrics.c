@@ -190,14 +190,10 @@ static void sl_total_shard(struct sl_mtotal *t, const struct sl_mshard *s, int n
     uint64_t n = atomic_load_explicit(&s->n, RLX);
     if (n == 0) /* nothing recorded here yet (the shared shard, mostly): nothing to add */
         return;
-    uint64_t lat_n = t->n;
-    if (n > 0) {
-        double k = atomic_load_explicit(&s->shift, RLX);
-        double s1 = atomic_load_explicit(&s->s1, RLX), s2 = atomic_load_explicit(&s->s2, RLX);
-        double m2 = fmax(0.0, s2 - s1 * s1 / (double)n);
-        sl_moments_merge(&lat_n, &t->mean, &t->m2, n, k + s1 / (double)n, m2);
-    }
-    t->n = lat_n;
+    double k = atomic_load_explicit(&s->shift, RLX);
+    double s1 = atomic_load_explicit(&s->s1, RLX), s2 = atomic_load_explicit(&s->s2, RLX);
+    double m2 = fmax(0.0, s2 - s1 * s1 / (double)n);
+    sl_moments_merge(&t->n, &t->mean, &t->m2, n, k + s1 / (double)n, m2);
     /* errors was loaded after n: a record in between could make it exceed n */
     uint64_t errors = atomic_load_explicit(&s->errors, RLX);
     t->errors += errors < n ? errors : n;
@@ -299,12 +295,10 @@ static void sl_roll_hist(struct sl_mvar *v, struct sl_wslot *w)
         for (int i = lo; i <= hi; i++)
             now64[i / SL_SKETCH_COARSE] += atomic_load_explicit(&s->hist[i], RLX);
     }
-    uint32_t now32[SL_SKETCH_NCB];
-    for (int c = 0; c < SL_SKETCH_NCB; c++)
-        now32[c] = (uint32_t)now64[c];
     for (int c = 0; c < SL_SKETCH_NCB; c++) {
-        w->hist[c] += (uint32_t)(now32[c] - v->prev_hist[c]);
-        v->prev_hist[c] = now32[c];
+        uint32_t now32 = (uint32_t)now64[c];
+        w->hist[c] += (uint32_t)(now32 - v->prev_hist[c]);
+        v->prev_hist[c] = now32;
     }
 }
 

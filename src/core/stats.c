@@ -383,7 +383,8 @@ static double t_isf(double q, double df)
     r.ln_target = log(r.central ? 0.5 - q : q); /* 0.5 - q is exact for q > 1/4 */
     double lo, hi, w = troot_start(q, df), slope;
     if (!troot_bracket(&r, w, &lo, &hi))
-        return r.central ? 0 : INFINITY; /* Newton goes from the start, an end of the bracket */
+        return r.central ? 0 : INFINITY;
+    w = fmin(fmax(w, lo), hi); /* Newton from the start, or the bracket's end nearest it */
     for (int i = 0; i < SL_ROOT_MAXIT; i++) {
         double g = troot_eval(&r, exp(w), &slope);
         if (g == 0)

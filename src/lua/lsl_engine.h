@@ -46,11 +46,9 @@ int lsl_engine_create_canary(lua_State *L);
 /* Push one arm's metrics as a plain table (also used to build policy views,
  * in a policy's own state). [-0, +1, m] */
 void lsl_push_variant_metrics(lua_State *L, const struct sl_variant_metrics *m);
-/* Its parts: the counts and rates alone (a table without latency and
- * metrics), the latency table, the custom metrics table. [-0, +1, m] */
-void lsl_push_variant_counts(lua_State *L, const struct sl_variant_metrics *m);
-/* One of those counts and rates by name (lsl_count_names); false, nothing
- * pushed, for another name or a NaN figure. */
+/* Its parts: one of the counts and rates by name (lsl_count_names; false,
+ * nothing pushed, for another name or a NaN figure), the latency table, the
+ * custom metrics table. [-0, +1, m] */
 #define LSL_NCOUNTS 7
 extern const char *const lsl_count_names[LSL_NCOUNTS];
 bool lsl_push_variant_count(lua_State *L, const struct sl_variant_metrics *m, const char *key);

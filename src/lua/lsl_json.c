@@ -37,14 +37,41 @@ void sl_lua_push_json(lua_State *L, const cJSON *j)
     }
 }
 
+static int sl_json_tree_close(lua_State *L)
+{
+    cJSON **tree = lua_touserdata(L, 1);
+    cJSON_Delete(*tree);
+    *tree = NULL;
+    return 0;
+}
+
+static const char sl_json_tree_mt;
+
 int sl_lua_push_json_text(lua_State *L, const char *text, struct sl_err *err)
 {
-    cJSON *j = cJSON_Parse(text);
-    if (!j)
-        return sl_err_set(err, SL_EINVAL, "invalid JSON near '%.20s'",
-                          cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
-    sl_lua_push_json(L, j);
-    cJSON_Delete(j);
+    /* The parsed tree is malloc'd outside the Lua state (and a policy's
+     * memory cap): a to-be-closed slot frees it even when pushing it raises. */
+    cJSON **tree = lua_newuserdatauv(L, sizeof *tree, 0);
+    *tree = NULL;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &sl_json_tree_mt) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 1);
+        lua_pushcfunction(L, sl_json_tree_close);
+        lua_setfield(L, -2, "__close");
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &sl_json_tree_mt);
+    }
+    lua_setmetatable(L, -2);
+    lua_toclose(L, -1);
+    if (!(*tree = cJSON_Parse(text))) {
+        sl_err_set(err, SL_EINVAL, "invalid JSON near '%.20s'",
+                   cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
+        lua_pop(L, 1);
+        return -1;
+    }
+    sl_lua_push_json(L, *tree);
+    lua_closeslot(L, -2);
+    lua_remove(L, -2);
     return 0;
 }
 

@@ -23,7 +23,8 @@ void sl_lua_push_json(lua_State *L, const cJSON *j);
  * metamethods. [-0, +0, m] */
 cJSON *sl_lua_to_json(lua_State *L, int idx, struct sl_err *err);
 
-/* Parse text and push it; on a parse error push nothing and return -1. */
+/* Parse text and push it; on a parse error push nothing and return -1.
+ * Raises, like sl_lua_push_json, without leaking the parsed tree. [-0, +1, e] */
 int sl_lua_push_json_text(lua_State *L, const char *text, struct sl_err *err);
 
 #endif

@@ -101,7 +101,7 @@ bool lsl_push_variant_count(lua_State *L, const struct sl_variant_metrics *m, co
     return true;
 }
 
-void lsl_push_variant_counts(lua_State *L, const struct sl_variant_metrics *m)
+static void lsl_push_variant_counts(lua_State *L, const struct sl_variant_metrics *m)
 {
     lua_createtable(L, 0, 10);
     for (int i = 0; i < LSL_NCOUNTS; i++)

@@ -493,12 +493,6 @@ static bool sl_view_scalar(lua_State *L, const struct sl_view_ctx *c, const char
     bool test = c->kind == SL_KIND_TEST;
     const struct sl_test_info *t = &c->info.t;
     const struct sl_canary_info *k = &c->info.k;
-    double age = 0,
-           share = test ? (t->status == SL_TEST_PAUSED ? 0 : t->treatment_pct) : k->traffic_pct;
-    if (test)
-        age = t->running_seconds;
-    else if (k->status != SL_CANARY_PREPARING) /* by status: a virtual clock may start at 0 */
-        age = sl_engine_now(c->eng) - k->started_at;
     const char *str = strcmp(key, "kind") == 0     ? (test ? "test" : "canary")
                       : strcmp(key, "id") == 0     ? (test ? t->config->id : k->config->id)
                       : strcmp(key, "name") == 0   ? (test ? t->config->name : k->config->name)
@@ -506,15 +500,20 @@ static bool sl_view_scalar(lua_State *L, const struct sl_view_ctx *c, const char
                       : strcmp(key, "status") == 0 ? (test ? sl_test_status_name(t->status)
                                                            : sl_canary_status_name(k->status))
                                                    : NULL;
-    if (str)
+    bool secs = strcmp(key, "age_seconds") == 0, hours = !secs && strcmp(key, "age_hours") == 0;
+    if (str) {
         lua_pushstring(L, str);
-    else if (strcmp(key, "age_seconds") == 0)
-        lua_pushnumber(L, age);
-    else if (strcmp(key, "age_hours") == 0)
-        lua_pushnumber(L, age / 3600.0);
-    else if (test && strcmp(key, "ramp_step") == 0)
+    } else if (secs || hours) {
+        double age =
+            test ? t->running_seconds
+            : k->status != SL_CANARY_PREPARING /* by status: a virtual clock may start at 0 */
+                ? sl_engine_now(c->eng) - k->started_at
+                : 0;
+        lua_pushnumber(L, hours ? age / 3600.0 : age);
+    } else if (test && strcmp(key, "ramp_step") == 0)
         lua_pushinteger(L, t->ramp_step + 1);
     else if (strcmp(key, "allocation") == 0) {
+        double share = test ? (t->status == SL_TEST_PAUSED ? 0 : t->treatment_pct) : k->traffic_pct;
         lua_createtable(L, 0, 2);
         sl_set_num(L, test ? "treatment" : "canary", share);
         sl_set_num(L, test ? "control" : "stable", 100 - share);
@@ -686,17 +685,27 @@ static void sl_view_lazy_all(lua_State *L, int proxy, int backing)
         "age_hours", "ramp_step", "allocation", "window", "control", "treatment",
         "stable",    "canary",    "stats",      "config", "ramp",    "allocation_history",
         "health"};
-    static const char *const parts[] = {"latency", "metrics", "srm", "error_rate"};
     const struct sl_view_ctx *c = sl_view_ctx_of(L, proxy);
-    for (size_t i = 0; c && i < sizeof keys / sizeof keys[0]; i++)
-        if (sl_view_missing(L, backing, keys[i]))
-            (void)sl_view_lazy(L, c, keys[i], backing);
-    for (size_t i = 0; !c && i < sizeof parts / sizeof parts[0]; i++)
-        if (sl_view_missing(L, backing, parts[i]))
-            (void)sl_view_part(L, backing, parts[i]);
-    for (int i = 0; !c && i < LSL_NCOUNTS; i++)
-        if (sl_view_missing(L, backing, lsl_count_names[i]))
-            (void)sl_view_part(L, backing, lsl_count_names[i]);
+    if (c) {
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (sl_view_missing(L, backing, keys[i]))
+                (void)sl_view_lazy(L, c, keys[i], backing);
+        return;
+    }
+    static const char *const arm_parts[] = {"latency", "metrics"};
+    lua_pushlightuserdata(L, (void *)&sl_arm_key);
+    bool arm = lua_rawget(L, backing) == LUA_TUSERDATA;
+    lua_pushlightuserdata(L, (void *)&sl_stats_key);
+    bool stats = lua_rawget(L, backing) == LUA_TUSERDATA;
+    lua_pop(L, 2);
+    int n = arm ? LSL_NCOUNTS + 2 : stats ? LSL_NSTATS_PARTS : 0; /* else a plain section */
+    for (int i = 0; i < n; i++) {
+        const char *k = !arm              ? lsl_stats_parts[i]
+                        : i < LSL_NCOUNTS ? lsl_count_names[i]
+                                          : arm_parts[i - LSL_NCOUNTS];
+        if (sl_view_missing(L, backing, k))
+            (void)sl_view_part(L, backing, k);
+    }
 }
 
 void sl_lua_push_view(lua_State *L, struct sl_engine *eng, int kind, const char *id, int recorder,

@@ -55,10 +55,12 @@ static int sl_api_json(struct sl_http_response *res, int status, cJSON *j)
     return rc;
 }
 
-/* Whether a JSON text escapes a NUL (\u0000) anywhere: cJSON would decode it
- * into a C string that silently ends there ("a\u0000b" is "a"). */
-static bool sl_api_has_nul_escape(const char *s, size_t n)
+/* Whether a JSON text holds a NUL, raw or escaped (\u0000) anywhere: cJSON
+ * takes either into a C string that silently ends there ("a\u0000b" is "a"). */
+static bool sl_api_has_nul(const char *s, size_t n)
 {
+    if (memchr(s, '\0', n))
+        return true;
     for (size_t i = 0; i + 1 < n; i++) {
         if (s[i] != '\\')
             continue;
@@ -87,7 +89,7 @@ static int sl_api_guard(struct sl_daemon *d, const struct sl_http_request *req,
                               ct);
         return -1;
     }
-    if (sl_api_has_nul_escape(req->body, req->body_len)) {
+    if (req->body_len && sl_api_has_nul(req->body, req->body_len)) {
         sl_http_respond_error(res, 400, "bad_json", "strings must not contain NUL (\\u0000)");
         return -1;
     }

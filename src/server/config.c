@@ -21,7 +21,9 @@ void sl_config_default(struct sl_config *c, const char *builtin_policies)
                  builtin_policies);
     c->tick_ms = 1000;
     c->checkpoint_ms = 1000;
-    c->max_tests = 100;
+    struct sl_engine_opts eo;
+    sl_engine_opts_default(&eo);
+    c->max_tests = eo.max_tests; /* the engine's own default */
     c->max_body_bytes = 1 << 20;
     c->max_header_bytes = 8192;
     c->idle_timeout_ms = 30000;

@@ -377,8 +377,32 @@ static void check_reads_memoised_within_a_tick(void)
     sl_engine_delete(e);
 }
 
+/* Among several verdicts the judge acts on the first its auto flags act on,
+ * else the last; sl_engine_verdict_pick says which (simulate --shadow). */
+static void check_verdict_pick(void)
+{
+    struct script s = {0};
+    char id[SL_ID_MAX + 1];
+    struct sl_engine *e = setup(&s, id, true); /* auto_promote */
+    struct sl_decision d[3] = {
+        {.hook = SL_HOOK_RECOMMEND, .recommendation = SL_REC_CONTINUE},
+        {.hook = SL_HOOK_RECOMMEND, .recommendation = SL_REC_PROMOTE},
+        {.hook = SL_HOOK_RECOMMEND, .recommendation = SL_REC_EXTEND},
+    };
+    is_int(sl_engine_verdict_pick(e, SL_KIND_TEST, id, d, 3), 1,
+           "the first verdict the auto flags act on is the one acted on");
+    d[1].recommendation = SL_REC_CONTINUE;
+    is_int(sl_engine_verdict_pick(e, SL_KIND_TEST, id, d, 3), 2,
+           "when none acts, the last is the test's recommendation");
+    d[2].shadow = true;
+    is_int(sl_engine_verdict_pick(e, SL_KIND_TEST, id, d, 3), 1, "a shadow verdict is never it");
+    is_int(sl_engine_verdict_pick(e, SL_KIND_TEST, "nope", d, 3), -1, "an unknown test: none");
+    sl_engine_delete(e);
+}
+
 int main(void)
 {
+    check_verdict_pick();
     check_reads_memoised_within_a_tick();
     check_shadow_recommendation_under_auto_flags();
     check_guard_priority();

@@ -3,12 +3,14 @@
 Daemon(build) starts BUILD/sluiced on a temporary data dir (or the one given)
 and an ephemeral loopback port, keeps draining its stderr into
 DATA/sluiced.log, talks HTTP to it, and stops it by its PID. Also: register the
-two-version model most tests use, evaluate Lua over the admin socket, and read
-a process's resident set size. Timeouts scale with tap.SLOW (sanitizer builds)."""
+two-version model most tests use, page through the events, evaluate Lua over
+the admin socket, and read a process's resident set size; wait_until polls a
+condition. Timeouts scale with tap.SLOW (sanitizer builds)."""
 import http.client
 import json
 import os
 import re
+import select
 import socket
 import subprocess
 import tempfile
@@ -17,19 +19,35 @@ import time
 
 from tap import SLOW
 
+TICK_MS, CHECKPOINT_MS = 100, 200  # what every Daemon passes to sluiced
+
+
+def wait_until(pred, seconds):
+    """pred() until it is truthy (returned) or seconds (times tap.SLOW) pass (None)."""
+    deadline = time.time() + seconds * SLOW
+    while True:
+        got = pred()
+        if got or time.time() >= deadline:
+            return got or None
+        time.sleep(0.05)
+
 
 class Daemon:
     def __init__(self, build, data=None, extra=(), policies=None):
         self.data = data or tempfile.mkdtemp(prefix="sluiced-")
         args = [os.path.join(build, "sluiced"), "--listen", "127.0.0.1:0", "--data", self.data,
-                "--tick-ms", "100", "--checkpoint-ms", "200", "--log-level", "info"]
+                "--tick-ms", str(TICK_MS), "--checkpoint-ms", str(CHECKPOINT_MS),
+                "--log-level", "info"]
         if policies:
             args += ["--policies", policies]
         self.log = open(os.path.join(self.data, "sluiced.log"), "ab")
         self.proc = subprocess.Popen(list(args) + list(extra), stderr=subprocess.PIPE)
         self.port = None
         deadline = time.time() + 10 * SLOW
-        while time.time() < deadline and self.port is None:
+        # select before each line: a daemon that hangs silently must not
+        # outlast the deadline
+        while self.port is None and select.select([self.proc.stderr], [], [],
+                                                  max(deadline - time.time(), 0))[0]:
             line = self.proc.stderr.readline().decode()
             if not line:
                 break
@@ -38,6 +56,9 @@ class Daemon:
             if m:
                 self.port = int(m.group(1))
         if self.port is None:
+            self.proc.kill()  # the caller never gets this Daemon to stop it
+            self.proc.wait()
+            self.log.close()
             raise RuntimeError("sluiced did not start: " + open(self.log.name).read())
         # keep draining stderr so the daemon never blocks on a full pipe
         threading.Thread(target=self._drain, daemon=True).start()
@@ -60,6 +81,17 @@ class Daemon:
             return r.status, json.loads(text) if text else None
         except ValueError:
             return r.status, text
+
+    def events(self, since=0):
+        """Every event after seq since, paging through /v1/events."""
+        while True:
+            s, body = self.request("GET", "/v1/events?since=%d&limit=1000" % since)
+            if s != 200:
+                raise RuntimeError("GET /v1/events: %s %s" % (s, body))
+            if not body["events"]:
+                return
+            yield from body["events"]
+            since = body["events"][-1]["seq"]
 
     def kill(self, sig):
         self.proc.send_signal(sig)

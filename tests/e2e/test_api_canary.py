@@ -13,7 +13,6 @@ import shutil
 import signal
 import sqlite3
 import sys
-import time
 
 import daemon
 from daemon import setup_models
@@ -27,14 +26,13 @@ CANARY = {"name": "v2 canary", "model": "ranker", "canary": "v2", "traffic": 5,
 
 
 def wait_status(d, cid, want, timeout=5):
-    deadline = time.time() + timeout
-    snap = None
-    while time.time() < deadline:
-        s, snap = d.request("GET", "/v1/canaries/" + cid)
-        if s == 200 and snap["status"] == want:
-            return snap
-        time.sleep(0.05)
-    return snap
+    """The canary's snapshot once its status is want, else the last one read."""
+    last = {}
+
+    def reached():
+        s, last["snap"] = d.request("GET", "/v1/canaries/" + cid)
+        return s == 200 and last["snap"]["status"] == want and last["snap"]
+    return daemon.wait_until(reached, timeout) or last["snap"]
 
 
 def test_canary_api():

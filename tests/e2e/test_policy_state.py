@@ -16,10 +16,9 @@ import signal
 import sqlite3
 import sys
 import tempfile
-import time
 
 import daemon
-from daemon import setup_models
+from daemon import setup_models, wait_until
 from tap import check, run
 
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
@@ -49,25 +48,22 @@ def stored_count(data, tid):
 
 
 def wait_count(data, tid, pred, timeout=8):
-    deadline = time.time() + timeout
-    n = None
-    while time.time() < deadline:
-        n = stored_count(data, tid)
-        if n is not None and pred(n):
-            return n
-        time.sleep(0.05)
-    return n
+    """The stored count once pred holds for it, else the last one read."""
+    last = {}
+
+    def holds():
+        last["n"] = stored_count(data, tid)
+        return last["n"] is not None and pred(last["n"]) and (last["n"],)
+    got = wait_until(holds, timeout)
+    return got[0] if got else last["n"]
 
 
 def wait_log(data, text, timeout=5):
     """True once text is in DATA/sluiced.log (written by the test's drain thread)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    def logged():
         with open(os.path.join(data, "sluiced.log")) as f:
-            if text in f.read():
-                return True
-        time.sleep(0.05)
-    return False
+            return text in f.read()
+    return bool(wait_until(logged, timeout))
 
 
 def test_state_survives_restart():

@@ -81,7 +81,7 @@ def exchange(data, pieces=(), gap=0.0, wait=5.0):
 def state():
     models = D.request("GET", "/v1/models")
     tests = D.request("GET", "/v1/tests")
-    events = D.request("GET", "/v1/events?since=0&limit=1000")
+    events = list(D.events())
     return models, tests, events
 
 

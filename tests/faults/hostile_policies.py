@@ -36,7 +36,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from daemon import Daemon, setup_models  # noqa: E402
+from daemon import Daemon, setup_models, wait_until  # noqa: E402
 from tap import SLOW, check, run  # noqa: E402
 
 ap = argparse.ArgumentParser()
@@ -89,35 +89,21 @@ class Run:
         self.seen, self.fetched = 0, []
 
     def events(self):
-        """Every event since the cursor was last set (fetched page by page)."""
-        while True:
-            s, body = self.d.request("GET", "/v1/events?since=%d&limit=1000" % self.seen)
-            if s != 200 or not body["events"]:
-                return self.fetched
-            self.fetched += body["events"]
-            self.seen = body["events"][-1]["seq"]
+        """Every event since the cursor was last set."""
+        for e in self.d.events(self.seen):
+            self.fetched.append(e)
+            self.seen = e["seq"]
+        return self.fetched
 
     def mark(self):
         self.events()
         self.fetched = []
 
     def all_events(self):
-        out, since = [], 0
-        while True:
-            s, body = self.d.request("GET", "/v1/events?since=%d&limit=1000" % since)
-            out += body["events"]
-            if not body["events"]:
-                return out
-            since = body["events"][-1]["seq"]
+        return list(self.d.events())
 
     def wait_event(self, pred, seconds):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            for e in self.events():
-                if pred(e):
-                    return e
-            time.sleep(0.1)
-        return None
+        return wait_until(lambda: next((e for e in self.events() if pred(e)), None), seconds)
 
     def loaded(self, name):
         s, body = self.d.request("GET", "/v1/policies")
@@ -164,15 +150,13 @@ def install(path, marker):
 
 
 def wait_loaded_or_refused(name, base):
-    deadline = time.time() + 10
-    while time.time() < deadline:
+    def seen():
         if R.loaded(name):
             return "loaded", None
-        for e in R.events():
-            if e["kind"] == "error" and e["action"] == "load" and base in e["subject"]:
-                return "refused", e
-        time.sleep(0.1)
-    return None, None
+        e = next((e for e in R.events()
+                  if e["kind"] == "error" and e["action"] == "load" and base in e["subject"]), None)
+        return ("refused", e) if e else None
+    return wait_until(seen, 10) or (None, None)
 
 
 def attach(name):
@@ -230,8 +214,10 @@ def attack(path):
             check(ev and ev["action"] == want and size < 16384,
                   "%s: decides %s, its event bounded (%d bytes)" % (base, want, size))
         s, snap = R.d.request("GET", "/v1/tests/%s" % tid)
-        moves = [h for h in snap.get("allocation_history", []) if h["treatment"] != 50]
-        check(not moves, "%s: the attack never moved the allocation (%r)" % (base, moves[:2]))
+        history = snap.get("allocation_history") if s == 200 else None
+        moves = [h for h in history or [] if h["treatment"] != 50]
+        check(history is not None and not moves,
+              "%s: the attack never moved the allocation (%s, %r)" % (base, s, moves[:2]))
         R.d.request("POST", "/v1/tests/%s/stop" % tid, {"reason": "attack over"})
     os.remove(dst)
     n, failed, worst = R.router.reset()

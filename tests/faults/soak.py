@@ -172,13 +172,7 @@ def test_soak():
         s, pol = d.request("GET", "/v1/policies")
         soak = [p for p in pol["policies"] if p.get("name") == "soak"]
         s, snap = d.request("GET", "/v1/tests/%s" % tid)
-        errors, since = [], 0
-        while True:
-            s, ev = d.request("GET", "/v1/events?since=%d&limit=1000" % since)
-            if not ev["events"]:
-                break
-            errors += [e for e in ev["events"] if e["kind"] == "error"]
-            since = ev["events"][-1]["seq"]
+        errors = [e for e in d.events() if e["kind"] == "error"]
         warm = ARGS.warmup if ARGS.warmup is not None else max(5.0, 0.1 * ARGS.seconds)
         kept = [x for x in samples if x[0] >= warm]
         slope = slope_per_min(kept) if len(kept) >= 3 else float("inf")

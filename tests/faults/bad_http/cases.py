@@ -8,7 +8,7 @@ daemon's port, {tid} the id of the draft test the runner created, and
 {len} the length of what follows the blank line (after the others are
 filled in). None of
 these may change state: the runner compares the models, the tests and the
-last event before and after each.
+events before and after each.
 
 Slow clients (slowloris and friends) are in SLOW: (name, pieces, gap seconds,
 expected) where the pieces are sent one by one, gap apart.
@@ -16,7 +16,6 @@ expected) where the pieces are sent one by one, gap apart.
 
 CLOSED = "closed"
 
-AUTH = "Authorization: Bearer s3cret\r\n"
 J = "Content-Type: application/json\r\n"
 
 
@@ -102,6 +101,7 @@ CASES = [
      422),
     ("UTF-16 surrogate escape alone", post("/v1/models", '{"id":"\\ud800","version":"v1"}'), 400),
     ("NUL escape in an id", post("/v1/models", '{"id":"a\\u0000b","version":"v1"}'), 400),
+    ("raw NUL byte in an id", post("/v1/models", b'{"id":"a\x00b","version":"v1"}'), 400),
     ("invalid UTF-8 in the path", b"GET /v1/tests/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", 404),
     ("percent-encoded NUL in the path", b"GET /v1/tests/t%00x HTTP/1.1\r\nHost: x\r\n\r\n", 400),
     ("JSON nested 100,000 deep", post("/v1/models", deep(100000)), 400),
