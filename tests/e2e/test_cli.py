@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from tap import check, run
+from tap import SLOW, check, run
 
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
 SLUICE = os.path.join(BUILD, "sluice")
@@ -21,7 +21,7 @@ FIXTURES = os.path.join(SOURCE, "tests", "fixtures", "policies")
 
 
 def sluice(*args):
-    p = subprocess.run([SLUICE, *args], capture_output=True, text=True, timeout=30)
+    p = subprocess.run([SLUICE, *args], capture_output=True, text=True, timeout=30 * SLOW)
     return p.returncode, p.stdout, p.stderr
 
 

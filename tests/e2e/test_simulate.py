@@ -137,11 +137,27 @@ def test_svg_and_errors():
     check(out.returncode == 2 and "cannot read" in out.stderr, "a missing scenario is named")
 
 
+def strict_threshold(builtin):
+    """A candidate new version of guard/threshold: the built-in file with half
+    the configured tolerance (it fires earlier), written to a temp dir."""
+    text = open(builtin).read()
+    edits = [("params.value, canary", "params.value / 2, canary"),
+             ('version = "1.0.0"', 'version = "2.0.0-strict"')]
+    for old, new in edits:
+        if text.count(old) != 1:
+            raise RuntimeError("guard/threshold.lua changed: %r is not there once" % old)
+        text = text.replace(old, new)
+    path = os.path.join(tempfile.mkdtemp(prefix="shadow-"), "threshold_strict.lua")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def test_shadow():
     """--shadow: a candidate asked beside the configured policies, never applied."""
     spike = scenario("error-spike-rollback")
     builtin = os.path.join(SOURCE, "policies", "guard", "threshold.lua")
-    strict = os.path.join(SOURCE, "tests", "fixtures", "shadow", "threshold_strict.lua")
+    strict = strict_threshold(builtin)
     plain = simulate(spike)
     same = simulate(spike, "--shadow", builtin)
     timeline = same.stdout.split("\nshadow: ")[0]

@@ -76,7 +76,7 @@ class Stats:
 
 
 def load(d, tid, stats, stop, k):
-    conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10 * SLOW)
     hdrs = {"Content-Type": "application/json"}
     i = 0
     while not stop.is_set():
@@ -97,7 +97,7 @@ def load(d, tid, stats, stop, k):
         except Exception as e:  # every failure counts; reconnect and go on
             stats.add(False, repr(e))
             conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+            conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10 * SLOW)
 
 
 def writer(path, stop, written):

@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         data++;
         size--;
     }
-    fz_daemon_open(&daemon_, true);
+    fz_daemon_open(&daemon_, FZ_POLICIES);
     daemon_.admin.limits.instructions = 2000000;
     daemon_.admin.limits.wall_ms = 20;
     setup();

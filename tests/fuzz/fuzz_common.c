@@ -39,7 +39,7 @@ double fz_clock(void *ud)
     return ((const struct sl_daemon *)ud)->virt0;
 }
 
-void fz_daemon_open(struct sl_daemon *d, bool with_host)
+void fz_daemon_open(struct sl_daemon *d, const char *policy_dir)
 {
     struct sl_err err;
     memset(d, 0, sizeof *d);
@@ -57,8 +57,8 @@ void fz_daemon_open(struct sl_daemon *d, bool with_host)
     eo.clock_ud = d;
     if (!(d->eng = sl_engine_new(&eo, &err)))
         fz_fail("engine: %s", err.msg);
-    if (with_host) {
-        const char *dirs[] = {FZ_POLICIES};
+    if (policy_dir) {
+        const char *dirs[] = {policy_dir};
         struct sl_host_opts ho;
         sl_host_opts_default(&ho);
         ho.dirs = dirs;

@@ -22,11 +22,12 @@
 #define FZ_POLICIES SLUICE_SOURCE_DIR "/policies"
 
 /* A daemon whose engine reads d->virt0 as its clock (advance it to move
- * time), with the built-in policies when with_host, an HTTP server over the
+ * time), with a policy host over policy_dir (FZ_POLICIES: the built-in
+ * policies; NULL: no host), an HTTP server over the
  * API routes that listens nowhere (sl_http_server_init) and an admin REPL
  * without a socket (sl_admin_init). Aborts when it cannot be built: that is
  * a harness failure, not a finding. */
-void fz_daemon_open(struct sl_daemon *d, bool with_host);
+void fz_daemon_open(struct sl_daemon *d, const char *policy_dir);
 /* The engine clock of fz_daemon_open: ud is the daemon, the time d->virt0. */
 double fz_clock(void *ud);
 /* Register model versions and create and start a test from JSON texts (as

@@ -119,28 +119,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *f = fopen(file, "wb");
     if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
         fz_fail("cannot write %s", file);
-    memset(&d, 0, sizeof d);
-    d.virt0 = FZ_T0;
-    struct sl_err err;
-    struct sl_engine_opts eo;
-    sl_engine_opts_default(&eo);
-    eo.clock = fz_clock;
-    eo.clock_ud = &d;
-    if (!(d.eng = sl_engine_new(&eo, &err)))
-        fz_fail("engine: %s", err.msg);
-    const char *dirs[] = {dir};
-    struct sl_host_opts ho;
-    sl_host_opts_default(&ho);
-    ho.dirs = dirs;
-    ho.ndirs = 1;
-    if (!(d.host = sl_host_new(d.eng, &ho, &err)))
-        fz_fail("host: %s", err.msg);
+    fz_daemon_open(&d, dir);
     struct sl_policyset *set = sl_host_policies(d.host);
     if (sl_policyset_count(set) > 1)
         fz_fail("one file gave %zu policies", sl_policyset_count(set));
     if (sl_policyset_count(set) == 1)
         exercise(&d, sl_policyset_at(set, 0));
-    sl_host_delete(d.host);
-    sl_engine_delete(d.eng);
+    fz_daemon_close(&d);
     return 0;
 }

@@ -149,7 +149,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         return 0;
     struct sl_err err;
     char tid[SL_ID_MAX + 1], cid[SL_ID_MAX + 1];
-    fz_daemon_open(&daemon_, false);
+    fz_daemon_open(&daemon_, NULL);
     fz_add_versions(daemon_.eng, "ranker", "v1", "v2");
     fz_add_versions(daemon_.eng, "search", "s1", "s2");
     fz_start_test(daemon_.eng,
@@ -215,7 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
     size_t len = size - 1;
-    fz_daemon_open(&daemon_, false);
+    fz_daemon_open(&daemon_, NULL);
     fz_add_versions(daemon_.eng, "ranker", "v1", "v2");
     switch (data[0] % 8) {
     case 0:

@@ -3,7 +3,8 @@
 real requests for every route of docs/api.md (HTTP and API-handler forms),
 real config files, REPL frames, and the policies of policies/ and
 tests/fixtures/policies/. The code-produced seeds (metric checkpoints and
-encoded state) come from the fuzz_seedgen program (see docs/fuzzing.md).
+encoded state) come from the targets themselves, run with FUZZ_SEEDGEN=dir
+(see docs/fuzzing.md).
 Run from anywhere; it rewrites the seeds it owns."""
 import json
 import os

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 shift || true
 all=(http api config admin policy metrics state)
-targets=("${@:-${all[@]}}")
+targets=("$@")
 [ $# -gt 0 ] || targets=("${all[@]}")
 build=build-fuzz
 jobs=2
