@@ -61,8 +61,9 @@ struct sl_shadow {
     bool asking;   /* inside the candidate's call: its events are its own */
     long evaluations, differing, failures;
     char first_failure[512];
-    cJSON *runs; /* consecutive evaluations that differ the same way, merged */
-    char last[256];
+    cJSON *runs;    /* consecutive evaluations that differ the same way, merged */
+    char last[256]; /* how the newest run differs, while it goes on */
+    cJSON *run;     /* that run, or NULL after an evaluation that agreed */
 };
 
 struct sl_sim {
@@ -565,21 +566,20 @@ static void sl_shadow_compare(struct sl_sim *s, const struct sl_decision *config
     sl_shadow_say(candidate, b, sizeof b);
     w->evaluations++;
     if (strcmp(a, b) == 0) {
-        w->last[0] = '\0';
+        w->run = NULL;
         return;
     }
     w->differing++;
     double hours = s->now / 3600.0;
     snprintf(key, sizeof key, "%s|%s", a, b);
-    cJSON *run = cJSON_GetArrayItem(w->runs, cJSON_GetArraySize(w->runs) - 1);
-    if (run && strcmp(w->last, key) == 0) {
-        cJSON_SetNumberValue(cJSON_GetObjectItem(run, "to_hours"), hours);
-        cJSON *n = cJSON_GetObjectItem(run, "evaluations");
+    if (w->run && strcmp(w->last, key) == 0) {
+        cJSON_SetNumberValue(cJSON_GetObjectItem(w->run, "to_hours"), hours);
+        cJSON *n = cJSON_GetObjectItem(w->run, "evaluations");
         cJSON_SetNumberValue(n, n->valuedouble + 1);
         return;
     }
     snprintf(w->last, sizeof w->last, "%s", key);
-    run = cJSON_CreateObject();
+    cJSON *run = w->run = cJSON_CreateObject();
     cJSON_AddNumberToObject(run, "from_hours", hours);
     cJSON_AddNumberToObject(run, "to_hours", hours);
     cJSON_AddNumberToObject(run, "evaluations", 1);

@@ -45,7 +45,6 @@ struct sl_host {
     struct sl_call *current; /* the evaluate call in progress, or NULL */
     char *cfg_text;          /* the last policies config parsed: the hooks of one test */
     cJSON *cfg_json;         /* come one after another, so one entry saves most parses */
-    bool sole;               /* the call in progress is its hook's only configured policy */
     size_t ndirty;           /* entries with dirty set */
 };
 
@@ -262,6 +261,7 @@ struct sl_call {
     const cJSON *params; /* the test's params for this policy, or NULL */
     bool shadow;
     uint64_t serial;
+    bool sole;                   /* its hook's only configured policy */
     struct sl_host_entry *entry; /* its (id, policy) entry; NULL when out of memory */
     struct sl_decision *out;
     bool decided;
@@ -586,7 +586,7 @@ static char *sl_json_text(lua_State *L, int idx, size_t max, const char *what)
  * current recommendation may be another policy's. */
 static bool sl_call_unreported(const struct sl_call *c)
 {
-    return c->hook == SL_HOOK_RECOMMEND && c->kind == SL_KIND_TEST && !c->shadow && c->h->sole &&
+    return c->hook == SL_HOOK_RECOMMEND && c->kind == SL_KIND_TEST && !c->shadow && c->sole &&
            !sl_engine_recommendation_logged(c->h->eng, c->id, c->out->recommendation);
 }
 
@@ -709,10 +709,10 @@ static bool sl_host_shadow_repeats(const struct sl_call *c)
 /* Evaluate one configured entry {name, params, shadow}. Returns 1 if it
  * produced a decision in *out. */
 static int sl_host_one(struct sl_host *h, int kind, const char *id, int hook, const cJSON *entry,
-                       struct sl_decision *out)
+                       bool sole, struct sl_decision *out)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(entry, "name");
-    struct sl_call c = {.h = h, .kind = kind, .hook = hook, .id = id, .out = out};
+    struct sl_call c = {.h = h, .kind = kind, .hook = hook, .id = id, .sole = sole, .out = out};
     c.p = cJSON_IsString(name)
               ? sl_policyset_find(h->set, sl_hook_policy_kind(hook), name->valuestring)
               : NULL;
@@ -804,7 +804,7 @@ static int sl_host_guard_metrics(struct sl_host *h, const char *id, struct sl_de
         cJSON_AddNumberToObject(p, "value", g->threshold);
         cJSON_AddStringToObject(p, "action", actions[g->action & 3]);
         if (p && *nout < max)
-            *nout += (size_t)sl_host_one(h, SL_KIND_TEST, id, SL_HOOK_GUARD, e, &out[*nout]);
+            *nout += (size_t)sl_host_one(h, SL_KIND_TEST, id, SL_HOOK_GUARD, e, false, &out[*nout]);
         cJSON_Delete(e);
     }
     return configured;
@@ -815,7 +815,6 @@ static int sl_host_evaluate(void *ud, struct sl_engine *eng, int kind, const cha
 {
     struct sl_host *h = ud;
     *nout = 0;
-    h->sole = false;
     int implicit = kind == SL_KIND_TEST && hook == SL_HOOK_GUARD
                        ? sl_host_guard_metrics(h, id, out, max, nout)
                        : 0;
@@ -827,14 +826,14 @@ static int sl_host_evaluate(void *ud, struct sl_engine *eng, int kind, const cha
         return sl_err_set(err, SL_EINVAL, "%s: stored policies config is not JSON", id);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, sl_hook_key(hook));
     int configured = implicit;
-    h->sole = implicit == 0 && (cJSON_IsObject(v) || cJSON_GetArraySize(v) == 1);
+    bool sole = implicit == 0 && (cJSON_IsObject(v) || cJSON_GetArraySize(v) == 1);
     if (cJSON_IsArray(v)) {
         for (const cJSON *e = v->child; e; e = e->next, configured++)
             if (*nout < max)
-                *nout += (size_t)sl_host_one(h, kind, id, hook, e, &out[*nout]);
+                *nout += (size_t)sl_host_one(h, kind, id, hook, e, sole, &out[*nout]);
     } else if (cJSON_IsObject(v)) {
         configured = 1;
-        *nout += (size_t)sl_host_one(h, kind, id, hook, v, &out[0]);
+        *nout += (size_t)sl_host_one(h, kind, id, hook, v, sole, &out[0]);
     }
     return configured;
 }
@@ -847,8 +846,7 @@ int sl_host_evaluate_entry(struct sl_host *h, int kind, const char *id, int hook
         cJSON_Delete(e);
         return sl_err_set(err, SL_EINVAL, "a policy entry is an object with a \"name\"");
     }
-    h->sole = false;
-    int rc = sl_host_one(h, kind, id, hook, e, out);
+    int rc = sl_host_one(h, kind, id, hook, e, false, out);
     cJSON_Delete(e);
     return rc;
 }
