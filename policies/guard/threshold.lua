@@ -45,30 +45,38 @@ local function show(metric, v)
   return ("%.4g"):format(v)
 end
 
--- Each type: does the condition hold, and a phrase with the numbers.
-local COMPARE = {
+-- Each type: does the condition hold (cheap: every tick, every test), and
+-- the phrase with the numbers (formatted only when it is reported).
+local HOLDS = {
+  maximum = function(t, _, v) return t > v end,
+  minimum = function(t, _, v) return t < v end,
+  percentage = function(t, c, v)
+    local change = c ~= 0 and t / c - 1 or (t == 0 and 0 or math.huge)
+    return (v >= 0 and change > v) or (v < 0 and change < v)
+  end,
+  absolute = function(t, c, v) return math.abs(t - c) > v end,
+}
+
+local PHRASE = {
   maximum = function(m, t, _, v)
-    return t > v, ("%s %s %s maximum %s"):format(m, show(m, t), t > v and ">" or "<=", show(m, v))
+    return ("%s %s %s maximum %s"):format(m, show(m, t), t > v and ">" or "<=", show(m, v))
   end,
   minimum = function(m, t, _, v)
-    return t < v, ("%s %s %s minimum %s"):format(m, show(m, t), t < v and "<" or ">=", show(m, v))
+    return ("%s %s %s minimum %s"):format(m, show(m, t), t < v and "<" or ">=", show(m, v))
   end,
   percentage = function(m, t, c, v, bn)
     local change = c ~= 0 and t / c - 1 or (t == 0 and 0 or math.huge)
-    local held = (v >= 0 and change > v) or (v < 0 and change < v)
-    return held, ("%s %s vs %s %s (%+.1f%%, limit %+.1f%%)"):format(
-      m, show(m, t), bn, show(m, c), change * 100, v * 100)
+    return ("%s %s vs %s %s (%+.1f%%, limit %+.1f%%)"):format(m, show(m, t), bn, show(m, c), change * 100, v * 100)
   end,
   absolute = function(m, t, c, v, bn)
-    local d = math.abs(t - c)
-    return d > v, ("%s %s vs %s %s (difference %s, limit %s)"):format(
-      m, show(m, t), bn, show(m, c), show(m, d), show(m, v))
+    return ("%s %s vs %s %s (difference %s, limit %s)"):format(
+      m, show(m, t), bn, show(m, c), show(m, math.abs(t - c)), show(m, v))
   end,
 }
 
 local function check(p)
   if type(p.value) ~= "number" then error("threshold: params.value (a number) is required", 0) end
-  if not COMPARE[p.type] then error(("threshold: unknown type %q"):format(tostring(p.type)), 0) end
+  if not HOLDS[p.type] then error(("threshold: unknown type %q"):format(tostring(p.type)), 0) end
   if not ACTIONS[p.action] then error(("threshold: unknown action %q"):format(tostring(p.action)), 0) end
   if not (p.k >= 1 and p.n >= p.k) then error("threshold: need 1 <= k <= n", 0) end
 end
@@ -106,10 +114,10 @@ local function evaluate(view, params, ctx)
   if cand.requests < params.min_requests or (relative and base.requests < params.min_requests) then return nil end
   local t, c = read(cand, params.metric), relative and read(base, params.metric) or 0
   if t == nil or c == nil then return nil end
-  local held, phrase = COMPARE[params.type](params.metric, t, c, params.value, canary and "stable" or "control")
   local st = ctx.state
-  local hits = record(st, held, params.n)
+  local hits = record(st, HOLDS[params.type](t, c, params.value), params.n)
   if hits < params.k then return nil end
+  local phrase = PHRASE[params.type](params.metric, t, c, params.value, canary and "stable" or "control")
   if st.fired_at and ctx.now - st.fired_at < params.cooldown_minutes * 60 then
     ctx.log("cooling down: %s", phrase)
     return nil

@@ -20,15 +20,31 @@ local function check(p)
   end
 end
 
+-- Step i: when it starts, and its treatment share.
+local function at_hours(p, i) return (i - 1) * p.over_hours / p.steps end
+
+local function share(p, i)
+  local pct = p.max * i / p.steps
+  if p.start then pct = p.steps == 1 and p.max or p.start + (p.max - p.start) * (i - 1) / (p.steps - 1) end
+  return round2(pct)
+end
+
 -- The schedule as {at_hours, treatment} steps.
 local function schedule(p)
   local out = {}
-  for i = 1, p.steps do
-    local pct = p.max * i / p.steps
-    if p.start then pct = p.steps == 1 and p.max or p.start + (p.max - p.start) * (i - 1) / (p.steps - 1) end
-    out[i] = { at_hours = (i - 1) * p.over_hours / p.steps, treatment = round2(pct) }
-  end
+  for i = 1, p.steps do out[i] = { at_hours = at_hours(p, i), treatment = share(p, i) } end
   return out
+end
+
+-- The step in force after age hours: the last one started. Computed, not
+-- searched, as the tick calls this for every test; the two loops only mend
+-- the rounding of the division, so steps start exactly where schedule says.
+local function step_at(p, age)
+  local t = age + 1e-9
+  local i = math.max(1, math.min(p.steps, math.floor(t * p.steps / p.over_hours) + 1))
+  while i < p.steps and at_hours(p, i + 1) <= t do i = i + 1 end
+  while i > 1 and at_hours(p, i) > t do i = i - 1 end
+  return i
 end
 
 local function current(view)
@@ -39,11 +55,8 @@ end
 
 local function evaluate(view, params, ctx)
   check(params)
-  local plan, index = schedule(params), 0
-  for i, s in ipairs(plan) do
-    if s.at_hours <= view.age_hours + 1e-9 then index = i end
-  end
-  local st, target = ctx.state, plan[index].treatment
+  local index = step_at(params, view.age_hours)
+  local st, target = ctx.state, share(params, index)
   local entered = st.step ~= index or st.target ~= target
   st.step, st.target = index, target
   if params.hold_overrides and not entered then return nil end
@@ -52,7 +65,7 @@ local function evaluate(view, params, ctx)
   return {
     action = "set_traffic", treatment = target,
     reason = ("linear ramp step %d of %d (%g%% up to %g%% over %g h) at %.2f h running: treatment %g%% (was %g%%)"):format(
-      index, params.steps, plan[1].treatment, params.max, params.over_hours, view.age_hours, target, now),
+      index, params.steps, share(params, 1), params.max, params.over_hours, view.age_hours, target, now),
   }
 end
 
@@ -60,6 +73,11 @@ local function self_test()
   local plan = schedule(PARAMS)
   assert(#plan == 5 and plan[1].treatment == 10 and plan[5].treatment == 50, "linear: 10..50% in 5 steps")
   assert(math.abs(plan[2].at_hours - 4.8) < 1e-9, "linear: the second step starts at 4.8 h")
+  for tenth = 0, 250 do -- step_at agrees with the schedule, boundaries included
+    local age, last = tenth * 0.096, 0
+    for i, s in ipairs(plan) do if s.at_hours <= age + 1e-9 then last = i end end
+    assert(step_at(PARAMS, age) == last, "linear: the step in force at " .. age .. " h")
+  end
   local view = { kind = "test", age_hours = 5, allocation = { treatment = 10, control = 90 } }
   local d = evaluate(view, PARAMS, { now = 0, state = {}, log = function() end })
   assert(d and d.treatment == 20, "linear: 20% at 5 h")
