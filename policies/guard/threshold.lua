@@ -115,9 +115,10 @@ local function evaluate(view, params, ctx)
   local t, c = read(cand, params.metric), relative and read(base, params.metric) or 0
   if t == nil or c == nil then return nil end
   local st = ctx.state
-  local hits = record(st, HOLDS[params.type](t, c, params.value), params.n)
+  local limit = params.value
+  local hits = record(st, HOLDS[params.type](t, c, limit), params.n)
   if hits < params.k then return nil end
-  local phrase = PHRASE[params.type](params.metric, t, c, params.value, canary and "stable" or "control")
+  local phrase = PHRASE[params.type](params.metric, t, c, limit, canary and "stable" or "control")
   if st.fired_at and ctx.now - st.fired_at < params.cooldown_minutes * 60 then
     ctx.log("cooling down: %s", phrase)
     return nil

@@ -42,7 +42,10 @@
  *     allocation of SL_BIG_ALLOC bytes or more past the deadline switches the
  *     hook to count=1, so data-heavy loops stop at the next instruction.
  * - Memory: the allocator refuses growth past the cap (shrinking is always
- *   allowed); Lua raises LUA_ERRMEM and the state stays usable.
+ *   allowed); Lua raises LUA_ERRMEM and the state stays usable. The cap
+ *   counts the bytes Lua asked for; blocks of up to 256 bytes come from the
+ *   state's pool (pool.h), which keeps freed ones for reuse until the state
+ *   closes, so the process may hold up to the state's peak.
  * - The traceback handler never calls metamethods (__tostring of an error
  *   object is not run) and "error in error handling" is kept interned, so no
  *   error path has to allocate outside a protected call.
@@ -63,6 +66,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "pool.h"
+
 /* Instructions between hook calls. Any count hook makes the VM trap on every
  * instruction; 100 keeps our C hook cheap (measured ~1.3x on a tight loop
  * against ~2.7x for 10) while bounding the overrun after a deadline. */
@@ -82,11 +87,13 @@
 struct sl_sandbox {
     lua_State *L;
     struct sl_sandbox_limits lim;
-    size_t used, peak; /* bytes held by the state */
-    long budget;       /* instructions left in the current call */
-    double deadline;   /* CLOCK_MONOTONIC seconds */
-    int killed;        /* 0, SL_CALL_BUDGET or SL_CALL_TIMEOUT: set by the hook */
-    int depth;         /* nesting of sl_sandbox_call; the outermost arms */
+    size_t used, peak;   /* bytes held by the state */
+    struct sl_pool pool; /* its small blocks (pool.h) */
+    bool pooled;         /* whether the pool is used (not under ASan) */
+    long budget;         /* instructions left in the current call */
+    double deadline;     /* CLOCK_MONOTONIC seconds */
+    int killed;          /* 0, SL_CALL_BUDGET or SL_CALL_TIMEOUT: set by the hook */
+    int depth;           /* nesting of sl_sandbox_call; the outermost arms */
     char killmsg[96];
 };
 
@@ -183,20 +190,51 @@ static void sb_arm(struct sl_sandbox *sb)
 
 /* ---- memory: the capped allocator ---------------------------------------------- */
 
+/* Blocks of up to SL_POOL_MAX bytes come from the state's pool, larger ones
+ * from malloc; Lua gives a block's size back with it, so the size says where
+ * a block came from. */
+static bool sb_pooled(const struct sl_sandbox *sb, size_t size)
+{
+    return sb->pooled && size <= SL_POOL_MAX;
+}
+
+static void sb_release(struct sl_sandbox *sb, void *ptr, size_t size)
+{
+    if (ptr && sb_pooled(sb, size))
+        sl_pool_free(&sb->pool, ptr, size);
+    else
+        free(ptr);
+}
+
+static void *sb_resize(struct sl_sandbox *sb, void *ptr, size_t osize, size_t nsize)
+{
+    bool from = ptr && sb_pooled(sb, osize), to = sb_pooled(sb, nsize);
+    if (!from && !to)
+        return realloc(ptr, nsize);
+    if (from && to && sl_pool_same_class(osize, nsize))
+        return ptr;
+    void *np = to ? sl_pool_alloc(&sb->pool, nsize) : malloc(nsize);
+    if (np && ptr) {
+        memcpy(np, ptr, osize < nsize ? osize : nsize);
+        sb_release(sb, ptr, osize);
+    }
+    return np;
+}
+
 static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct sl_sandbox *sb = ud;
     if (ptr == NULL)
         osize = 0; /* then osize is an object-type tag, not a size */
     if (nsize == 0) {
-        free(ptr);
+        sb_release(sb, ptr, osize);
         sb->used -= osize;
         return NULL;
     }
     /* Refuse growth only; used <= memory_bytes always holds, so no overflow. */
     if (nsize > osize && nsize - osize > sb->lim.memory_bytes - sb->used)
         return NULL;
-    void *np = realloc(ptr, nsize);
+    void *np = sb_resize(sb, ptr, osize, nsize);
     if (np == NULL)
         return NULL;
     sb->used = sb->used - osize + nsize;
@@ -943,6 +981,7 @@ struct sl_sandbox *sl_sandbox_new(const struct sl_sandbox_limits *lim, struct sl
         sl_sandbox_limits_default(&sb->lim);
     if (sb_check_limits(&sb->lim, err) < 0)
         goto done;
+    sb->pooled = sl_pool_enabled();
     sb->L = lua_newstate(sb_alloc, sb);
     if (sb->L == NULL) {
         sl_err_set(err, SL_ENOMEM, "sandbox: memory cap too small for a Lua state");
@@ -972,6 +1011,7 @@ void sl_sandbox_delete(struct sl_sandbox *sb)
         lua_sethook(sb->L, sb_hook, LUA_MASKCOUNT, 1);
         lua_close(sb->L);
     }
+    sl_pool_clear(&sb->pool);
     free(sb);
 }
 

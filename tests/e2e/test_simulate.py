@@ -141,7 +141,7 @@ def strict_threshold(builtin):
     """A candidate new version of guard/threshold: the built-in file with half
     the configured tolerance (it fires earlier), written to a temp dir."""
     text = open(builtin).read()
-    edits = [("params.value, canary", "params.value / 2, canary"),
+    edits = [("limit = params.value", "limit = params.value / 2"),
              ('version = "1.0.0"', 'version = "2.0.0-strict"')]
     for old, new in edits:
         if text.count(old) != 1:
