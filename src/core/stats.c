@@ -145,13 +145,20 @@ static double normal_isf_tail(double q)
 
 double sl_stats_normal_ppf(double p)
 {
+    /* Callers ask for the same few quantiles (alpha/2, power) again and
+     * again: each thread remembers its last answer. */
+    static _Thread_local double last_p = NAN, last_x;
+    if (p == last_p)
+        return last_x;
     if (!(p >= 0 && p <= 1))
         return NAN;
-    if (p == 0 || p == 1)
-        return p == 0 ? -INFINITY : INFINITY;
-    if (p > 0.25 && p < 0.75)
-        return normal_ppf_central(p - 0.5);
-    return p < 0.5 ? -normal_isf_tail(p) : normal_isf_tail(1 - p); /* 1 - p is exact */
+    double x = p == 0 || p == 1       ? (p == 0 ? -INFINITY : INFINITY)
+               : p > 0.25 && p < 0.75 ? normal_ppf_central(p - 0.5)
+               : p < 0.5              ? -normal_isf_tail(p)
+                                      : normal_isf_tail(1 - p); /* 1 - p is exact */
+    last_p = p;
+    last_x = x;
+    return x;
 }
 
 /* z with 1 - Phi(z) = q, for 0 < q <= 1/2, without forming 1 - q. */
@@ -383,16 +390,20 @@ static double t_isf(double q, double df)
     struct troot r = {.df = df, .central = q > 0.25};
     r.ln_target = log(r.central ? 0.5 - q : q); /* 0.5 - q is exact for q > 1/4 */
     double lo, hi, w = troot_start(q, df), slope;
-    /* Fast path, most of Welch's calls: from a start this close, Newton
-     * converges quadratically, so after one step the next is within 1e-10
-     * and applying it, as the slow path's last step does, leaves an error
-     * below rounding. Two evaluations instead of about six; anything less
-     * tidy takes the safeguarded path. */
+    /* Fast path, most of Welch's calls: from a close start Newton converges
+     * quadratically, so once a step is within 1e-10, applying it as the slow
+     * path's last step does leaves an error below rounding. Two or three
+     * evaluations instead of about six; a step that does not halve sends
+     * the search to the safeguarded path. */
     double step = troot_eval(&r, exp(w), &slope) / slope;
-    if (isfinite(step) && fabs(step) <= 1e-5 * fmax(1, fabs(w))) {
+    for (int i = 0; i < 4 && isfinite(step) && fabs(step) <= 1e-2 * fmax(1, fabs(w)); i++) {
         double w1 = w - step, t1 = exp(w1), s1 = troot_eval(&r, t1, &slope) / slope;
-        if (isfinite(s1) && fabs(s1) <= 1e-10 * fmax(1, fabs(w1)))
+        if (!(isfinite(s1) && fabs(s1) < 0.5 * fabs(step)))
+            break; /* not converging as Newton should */
+        if (fabs(s1) <= 1e-10 * fmax(1, fabs(w1)))
             return t1 * exp(-s1);
+        w = w1;
+        step = s1;
     }
     if (!troot_bracket(&r, w, &lo, &hi))
         return r.central ? 0 : INFINITY;
