@@ -274,14 +274,29 @@ struct sl_call {
 
 /* Deep-copy the table at idx (the policy's defaults: policies cannot mutate
  * them across calls). [-0, +1, m] */
-static void sl_copy_table(lua_State *L, int idx, int depth)
+/* The number of keys of the table at idx. */
+static int sl_count_keys(lua_State *L, int idx)
+{
+    int n = 0;
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        n++;
+    }
+    return n;
+}
+
+/* Push a copy of the table at idx (tables in it copied too, to depth 16),
+ * with room for extra more keys: sized once, never rehashed as it fills. */
+static void sl_copy_table(lua_State *L, int idx, int depth, int extra)
 {
     idx = lua_absindex(L, idx);
-    lua_newtable(L);
+    lua_createtable(L, 0, sl_count_keys(L, idx) + extra);
     lua_pushnil(L);
     while (lua_next(L, idx)) { /* STACK: copy key value */
         if (lua_istable(L, -1) && depth < 16) {
-            sl_copy_table(L, -1, depth + 1);
+            sl_copy_table(L, -1, depth + 1, 0);
             lua_replace(L, -2);
         }
         lua_pushvalue(L, -2);
@@ -293,11 +308,12 @@ static void sl_copy_table(lua_State *L, int idx, int depth)
 /* params = copy(defaults) overlaid with the test's params. [-0, +1, m] */
 static void sl_push_params(lua_State *L, const struct sl_call *c)
 {
+    int given = c->params ? cJSON_GetArraySize(c->params) : 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->p->params_ref);
     if (lua_istable(L, -1))
-        sl_copy_table(L, -1, 0);
+        sl_copy_table(L, -1, 0, given);
     else
-        lua_newtable(L);
+        lua_createtable(L, 0, given);
     lua_remove(L, -2);
     for (const cJSON *e = c->params ? c->params->child : NULL; e; e = e->next) {
         sl_lua_push_json(L, e);
