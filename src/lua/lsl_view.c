@@ -9,8 +9,9 @@
 #include "lsl_engine.h"
 #include "stats.h"
 
-#define SL_VIEW_MT        "sluice.View"
-#define SL_VIEW_READS_MAX 2048 /* reads recorded per call (inputs are cut at 8 KiB anyway) */
+#define SL_VIEW_MT "sluice.View"
+#define SL_VIEW_READS_MAX                                                                          \
+    2048 /* reads kept per call, repeats compacted (inputs are cut at 8 KiB anyway) */
 
 /* ---- the proxy: userdata with user values (backing, parent, key, recorder) ---------- *
  *
@@ -27,14 +28,84 @@ static void sl_view_wrap(lua_State *L, int backing, int parent, int key, int rec
 static bool sl_view_lazy_at(lua_State *L, int proxy, int backing, int key);
 static void sl_view_lazy_all(lua_State *L, int proxy, int backing);
 
+/* recorder[&sl_full_key] = true once compacting no longer frees half of it. */
+static const char sl_full_key;
+
+struct sl_path {
+    char s[512];
+    size_t n;
+};
+
+static void sl_view_path(lua_State *L, int idx, struct sl_path *p);
+static void sl_path_key(lua_State *L, int idx, struct sl_path *p);
+
+/* Keep one entry per field read, holding its last value, in first-read
+ * order; returns the new length. A field is its path: view.treatment makes
+ * a new proxy at each read, so proxies are no names. A policy reading the
+ * same few fields in a loop fills the recorder with repeats; this makes
+ * room for the distinct fields it reads after. [-0, +0, m] */
+static lua_Integer sl_view_compact(lua_State *L, int recorder, lua_Integer n)
+{
+    struct sl_path p;
+    lua_createtable(L, 0, 64); /* path -> slot */
+    int seen = lua_gettop(L);
+    lua_Integer w = 0;
+    for (lua_Integer i = 1; i + 2 <= n; i += 3) {
+        lua_rawgeti(L, recorder, i);
+        sl_view_path(L, -1, &p);
+        lua_rawgeti(L, recorder, i + 1);
+        sl_path_key(L, -1, &p);
+        lua_pop(L, 2);
+        lua_pushlstring(L, p.s, p.n); /* STACK: path */
+        lua_pushvalue(L, -1);
+        lua_rawget(L, seen);
+        lua_Integer slot = lua_tointeger(L, -1); /* 0: a field not seen yet */
+        lua_pop(L, 1);
+        if (slot == 0) { /* slot <= i: nothing unread is overwritten */
+            slot = w + 1;
+            w += 3;
+            lua_pushinteger(L, slot);
+            lua_rawset(L, seen); /* pops the path */
+            lua_rawgeti(L, recorder, i);
+            lua_rawseti(L, recorder, slot);
+            lua_rawgeti(L, recorder, i + 1);
+            lua_rawseti(L, recorder, slot + 1);
+        } else {
+            lua_pop(L, 1);
+        }
+        lua_rawgeti(L, recorder, i + 2);
+        lua_rawseti(L, recorder, slot + 2); /* the last value read */
+    }
+    for (lua_Integer i = n; i > w; i--) { /* from the top: the border stays at w */
+        lua_pushnil(L);
+        lua_rawseti(L, recorder, i);
+    }
+    lua_pop(L, 1);
+    return w;
+}
+
 static void sl_view_record(lua_State *L, int recorder, int key, int value)
 {
     int t = lua_type(L, value);
     if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN)
         return;
     lua_Integer n = (lua_Integer)lua_rawlen(L, recorder);
-    if (n >= 3 * SL_VIEW_READS_MAX) /* a policy reading in a loop: the rest go unrecorded */
-        return;
+    if (n >= 3 * SL_VIEW_READS_MAX) {
+        /* Full: compact while that frees at least half (so each compaction
+         * is paid for by as many new reads); after that, the rest go
+         * unrecorded. */
+        bool full = lua_rawgetp(L, recorder, &sl_full_key) == LUA_TBOOLEAN;
+        lua_pop(L, 1);
+        if (full)
+            return;
+        n = sl_view_compact(L, recorder, n);
+        if (n > 3 * SL_VIEW_READS_MAX / 2) {
+            lua_pushboolean(L, 1);
+            lua_rawsetp(L, recorder, &sl_full_key);
+        }
+        if (n >= 3 * SL_VIEW_READS_MAX)
+            return;
+    }
     lua_pushvalue(L, 1); /* the proxy read */
     lua_rawseti(L, recorder, n + 1);
     lua_pushvalue(L, key);
@@ -57,11 +128,6 @@ static void sl_view_child(lua_State *L, int value, int key)
     }
     lua_remove(L, recorder);
 }
-
-struct sl_path {
-    char s[512];
-    size_t n;
-};
 
 static void sl_path_add(struct sl_path *p, const char *s, size_t n)
 {

@@ -515,6 +515,28 @@ describe("policies in a running engine", function()
       assert.truthy(eng:policy_log(1)[1]:find("mine: n 3 6000", 1, true), eng:policy_log(1)[1])
     end)
 
+    it("records the fields a policy read after it re-read one in a loop past the recording cap", function()
+      -- 5,000 reads of one field fill the recorder (2,048 reads) with repeats;
+      -- compacting them leaves room for the fields read afterwards
+      write("mine.lua", guard("1", [[
+        local c, n = view.control, 0
+        for _ = 1, 5000 do n = n + c.requests end
+        local a = view.allocation.treatment
+        for _ = 1, 5000 do n = n + view.treatment.requests end
+        return { action = 'alert', reason = 'read ' .. n .. ' at ' .. a .. '% and ' .. view.status }]]))
+      local eng, id, tick = setup()
+      tick()
+      local alert = events_where(eng, function(e) return e.action == "alert" end)[1]
+      assert.truthy(alert, "the policy decided")
+      local detail = alert.detail
+      for _, field in ipairs { '"control.requests":', '"allocation.treatment":', '"treatment.requests":',
+                               '"status":"running"' } do
+        assert.truthy(detail:find(field, 1, true), field .. " in " .. detail)
+      end
+      assert.is_nil(detail:find("truncated", 1, true), detail)
+      assert.are.equal("running", eng:test(id).status)
+    end)
+
     it("gives a policy a read-only view, params over defaults, and state across ticks", function()
       write("mine.lua", [[
         return { kind = 'guard', name = 'mine', version = '1', params = { limit = 2, keep = 'x' },
