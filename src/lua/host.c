@@ -629,7 +629,7 @@ static void sl_call_extract(lua_State *L, struct sl_call *c)
     c->decided = true;
     if (sl_call_unreported(c))
         return; /* c->inputs stays NULL: nobody will read them */
-    sl_lua_view_inputs(L, 2);
+    sl_lua_view_inputs(L, 2, SL_INPUTS_MAX);
     cJSON *in = sl_lua_to_json(L, -1, NULL);
     char *s = in ? cJSON_PrintUnformatted(in) : NULL;
     cJSON_Delete(in);

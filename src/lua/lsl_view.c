@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,12 +178,47 @@ static void sl_view_path(lua_State *L, int idx, struct sl_path *p)
     lua_settop(L, top);
 }
 
-void sl_lua_view_inputs(lua_State *L, int recorder)
+/* Bytes of s as a JSON string, quotes included (as cJSON escapes it). */
+static size_t sl_json_string_len(const char *s, size_t n)
 {
+    size_t len = 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        len +=
+            c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t'
+                ? 2
+            : c < 0x20 ? 6
+                       : 1;
+    }
+    return len;
+}
+
+/* At most the bytes of the scalar at idx as JSON. */
+static size_t sl_json_value_len(lua_State *L, int idx)
+{
+    size_t n;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        const char *s = lua_tolstring(L, idx, &n);
+        return sl_json_string_len(s, n);
+    }
+    if (lua_type(L, idx) == LUA_TBOOLEAN)
+        return 5;
+    /* cJSON writes %d, %1.15g or %1.17g (null for NaN and infinities):
+     * %1.17g is never shorter */
+    char text[32];
+    int len = snprintf(text, sizeof text, "%1.17g", lua_tonumber(L, idx));
+    return len < 4 ? 4 : (size_t)len;
+}
+
+void sl_lua_view_inputs(lua_State *L, int recorder, size_t max)
+{
+    static const char more[] = ",\"truncated\":true";
     recorder = lua_absindex(L, recorder);
     lua_Integer n = (lua_Integer)lua_rawlen(L, recorder);
     lua_createtable(L, 0, (int)(n / 3));
     struct sl_path p;
+    size_t used = 2, budget = max > sizeof more + 2 ? max - sizeof more : 0; /* "{}" */
+    bool dropped = false;
     for (lua_Integer i = 1; i + 2 <= n; i += 3) {
         lua_rawgeti(L, recorder, i);
         sl_view_path(L, -1, &p);
@@ -190,8 +226,24 @@ void sl_lua_view_inputs(lua_State *L, int recorder)
         sl_path_key(L, -1, &p);
         lua_pop(L, 2);
         lua_pushlstring(L, p.s, p.n);
+        lua_pushvalue(L, -1);
+        bool again = lua_rawget(L, -3) != LUA_TNIL; /* a field read twice keeps its last value */
+        size_t was = again ? sl_json_value_len(L, -1) : 0;
+        lua_pop(L, 1);
         lua_rawgeti(L, recorder, i + 2);
-        lua_rawset(L, -3); /* a field read twice keeps its last value */
+        size_t len = sl_json_value_len(L, -1);
+        size_t cost = again ? (len > was ? len - was : 0) : sl_json_string_len(p.s, p.n) + 2 + len;
+        if (used + cost > budget) {
+            lua_pop(L, 2);
+            dropped = true;
+            continue;
+        }
+        used += cost;
+        lua_rawset(L, -3);
+    }
+    if (dropped) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "truncated");
     }
 }
 

@@ -25,8 +25,10 @@ void sl_lua_push_view(lua_State *L, struct sl_engine *eng, int kind, const char 
                       uint64_t serial, const uint64_t *current);
 
 /* Push the inputs recorded in the recorder table at index recorder as a
- * table of path ("treatment.latency.p99") -> last value read. [-0, +1, m] */
-void sl_lua_view_inputs(lua_State *L, int recorder);
+ * table of path ("treatment.latency.p99") -> last value read, in at most
+ * max bytes of JSON: fields that would not fit are left out, in read order,
+ * and truncated = true says so. [-0, +1, m] */
+void sl_lua_view_inputs(lua_State *L, int recorder, size_t max);
 
 /* Parse a window spec ("30s", "5m", "1h", "2d" or a number of seconds).
  * Returns seconds, or -1 if malformed. */

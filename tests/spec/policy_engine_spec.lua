@@ -537,6 +537,23 @@ describe("policies in a running engine", function()
       assert.are.equal("running", eng:test(id).status)
     end)
 
+    it("keeps the inputs that fit in 8 KiB when a policy read more, and says it cut them", function()
+      write("mine.lua", guard("1", [[
+        local n = 0
+        for i = 1, 600 do n = n + view:window(i).control.requests end
+        return { action = 'alert', reason = 'read ' .. n }]]))
+      local eng, _, tick = setup()
+      tick()
+      local alert = events_where(eng, function(e) return e.action == "alert" end)[1]
+      local inputs = alert.detail:match('"inputs":(%b{})')
+      assert.truthy(inputs, alert.detail)
+      assert.truthy(inputs:find('"truncated":true', 1, true), inputs)
+      assert.truthy(inputs:find('"window(1).control.requests":0', 1, true), "the first fields read are kept")
+      local kept = select(2, inputs:gsub('control%.requests', ''))
+      assert.is_true(kept > 150 and kept < 600, kept .. " of 600 fields kept")
+      assert.is_true(#inputs <= 8192, #inputs .. " bytes")
+    end)
+
     it("gives a policy a read-only view, params over defaults, and state across ticks", function()
       write("mine.lua", [[
         return { kind = 'guard', name = 'mine', version = '1', params = { limit = 2, keep = 'x' },
