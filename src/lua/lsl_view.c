@@ -427,7 +427,7 @@ struct sl_view_arm {
     struct sl_engine *eng;
     int arm;
     double window;
-    char id[SL_ID_MAX + 1];
+    const char *id;              /* the engine's own id string: good while the call lasts */
     struct sl_variant_metrics m; /* only its first nmetrics metrics are copied */
 };
 
@@ -494,8 +494,8 @@ static bool sl_view_part(lua_State *L, int b, const char *key)
 static bool sl_view_arm(lua_State *L, struct sl_engine *eng, const char *id, int arm, double window,
                         uint64_t serial, const uint64_t *current, double *span)
 {
-    struct sl_view_arm a = {.call = {current, serial}, .eng = eng, .arm = arm, .window = window};
-    snprintf(a.id, sizeof a.id, "%s", id);
+    struct sl_view_arm a = {
+        .call = {current, serial}, .eng = eng, .arm = arm, .window = window, .id = id};
     if (sl_engine_counts(eng, id, arm, window, &a.m, NULL))
         return false;
     sl_view_arm_push(L, &a);
@@ -546,7 +546,7 @@ struct sl_view_ctx {
         struct sl_test_info t;
         struct sl_canary_info k;
     } info;
-    char id[SL_ID_MAX + 1];
+    const char *id; /* the engine's own id string (once found): good while the call lasts */
 };
 
 static const struct sl_view_ctx *sl_view_ctx_of(lua_State *L, int proxy);
@@ -837,9 +837,10 @@ void sl_lua_push_view(lua_State *L, struct sl_engine *eng, int kind, const char 
     c->kind = kind;
     c->serial = serial;
     c->current = current;
-    snprintf(c->id, sizeof c->id, "%s", id);
     c->found = kind == SL_KIND_TEST ? sl_engine_test(eng, id, &c->info.t, NULL) == 0
                                     : sl_engine_canary(eng, id, &c->info.k, NULL) == 0;
+    if (c->found) /* else nothing reads it: no section is built */
+        c->id = kind == SL_KIND_TEST ? c->info.t.config->id : c->info.k.config->id;
     sl_view_uservalues(L, lua_gettop(L) - 1, 0, 0, recorder);
     lua_remove(L, -2);
 }
