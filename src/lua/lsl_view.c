@@ -40,6 +40,19 @@ struct sl_path {
 static void sl_view_path(lua_State *L, int idx, struct sl_path *p);
 static void sl_path_key(lua_State *L, int idx, struct sl_path *p);
 
+/* Push the path of the field recorded at entry i ("treatment.requests"), and
+ * return it. [-0, +1, m] */
+static const char *sl_push_entry_path(lua_State *L, int recorder, lua_Integer i)
+{
+    struct sl_path p;
+    lua_rawgeti(L, recorder, i);
+    sl_view_path(L, -1, &p);
+    lua_rawgeti(L, recorder, i + 1);
+    sl_path_key(L, -1, &p);
+    lua_pop(L, 2);
+    return lua_pushlstring(L, p.s, p.n);
+}
+
 /* Keep one entry per field read, holding its last value, in first-read
  * order; returns the new length. A field is its path: view.treatment makes
  * a new proxy at each read, so proxies are no names. A policy reading the
@@ -47,17 +60,11 @@ static void sl_path_key(lua_State *L, int idx, struct sl_path *p);
  * room for the distinct fields it reads after. [-0, +0, m] */
 static lua_Integer sl_view_compact(lua_State *L, int recorder, lua_Integer n)
 {
-    struct sl_path p;
     lua_createtable(L, 0, 64); /* path -> slot */
     int seen = lua_gettop(L);
     lua_Integer w = 0;
     for (lua_Integer i = 1; i + 2 <= n; i += 3) {
-        lua_rawgeti(L, recorder, i);
-        sl_view_path(L, -1, &p);
-        lua_rawgeti(L, recorder, i + 1);
-        sl_path_key(L, -1, &p);
-        lua_pop(L, 2);
-        lua_pushlstring(L, p.s, p.n); /* STACK: path */
+        sl_push_entry_path(L, recorder, i); /* STACK: path */
         lua_pushvalue(L, -1);
         lua_rawget(L, seen);
         lua_Integer slot = lua_tointeger(L, -1); /* 0: a field not seen yet */
@@ -216,23 +223,19 @@ void sl_lua_view_inputs(lua_State *L, int recorder, size_t max)
     recorder = lua_absindex(L, recorder);
     lua_Integer n = (lua_Integer)lua_rawlen(L, recorder);
     lua_createtable(L, 0, (int)(n / 3));
-    struct sl_path p;
     size_t used = 2, budget = max > sizeof more + 2 ? max - sizeof more : 0; /* "{}" */
     bool dropped = false;
     for (lua_Integer i = 1; i + 2 <= n; i += 3) {
-        lua_rawgeti(L, recorder, i);
-        sl_view_path(L, -1, &p);
-        lua_rawgeti(L, recorder, i + 1);
-        sl_path_key(L, -1, &p);
-        lua_pop(L, 2);
-        lua_pushlstring(L, p.s, p.n);
+        const char *path = sl_push_entry_path(L, recorder, i);
+        size_t path_len = lua_rawlen(L, -1);
         lua_pushvalue(L, -1);
         bool again = lua_rawget(L, -3) != LUA_TNIL; /* a field read twice keeps its last value */
         size_t was = again ? sl_json_value_len(L, -1) : 0;
         lua_pop(L, 1);
         lua_rawgeti(L, recorder, i + 2);
         size_t len = sl_json_value_len(L, -1);
-        size_t cost = again ? (len > was ? len - was : 0) : sl_json_string_len(p.s, p.n) + 2 + len;
+        size_t cost =
+            again ? (len > was ? len - was : 0) : sl_json_string_len(path, path_len) + 2 + len;
         if (used + cost > budget) {
             lua_pop(L, 2);
             dropped = true;
