@@ -29,7 +29,9 @@ void sl_events_destroy(struct sl_events *ev)
 
 static void sl_copy(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src ? src : "");
+    size_t n = src ? strnlen(src, size - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
 }
 
 struct sl_event *sl_events_append(struct sl_events *ev, double at, int kind, const char *subject,

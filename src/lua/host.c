@@ -538,6 +538,15 @@ static const char *sl_raw_string(lua_State *L, int t, const char *k)
     return s;
 }
 
+/* snprintf(dst, size, "%s", src) without the format machinery: every
+ * decided call copies three strings. */
+static void sl_text_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* Read a decision table with raw access only (no metamethods run here). */
 static int sl_read_decision(lua_State *L, int t, struct sl_call *c)
 {
@@ -552,9 +561,9 @@ static int sl_read_decision(lua_State *L, int t, struct sl_call *c)
     const char *trig = sl_raw_string(L, t, "trigger");
     if (!reason || !*reason)
         return luaL_error(L, "decision has no reason (a non-empty string)");
-    snprintf(d->reason, sizeof d->reason, "%s", reason);
-    snprintf(d->policy, sizeof d->policy, "%s", c->p->name);
-    snprintf(d->version, sizeof d->version, "%s", c->p->version);
+    sl_text_copy(d->reason, sizeof d->reason, reason);
+    sl_text_copy(d->policy, sizeof d->policy, c->p->name);
+    sl_text_copy(d->version, sizeof d->version, c->p->version);
     if (c->hook == SL_HOOK_RECOMMEND) {
         if ((d->recommendation = rec ? sl_recommendation_parse(rec) : -1) <= 0)
             return luaL_error(L, "recommend: unknown recommendation '%s'", rec ? rec : "nil");

@@ -1,6 +1,7 @@
 #include "lsl_view.h"
 
 #include <lauxlib.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -210,11 +211,17 @@ static size_t sl_json_value_len(lua_State *L, int idx)
     }
     if (lua_type(L, idx) == LUA_TBOOLEAN)
         return 5;
-    /* cJSON writes %d, %1.15g or %1.17g (null for NaN and infinities):
-     * %1.17g is never shorter */
-    char text[32];
-    int len = snprintf(text, sizeof text, "%1.17g", lua_tonumber(L, idx));
-    return len < 4 ? 4 : (size_t)len;
+    /* cJSON writes %d for whole numbers in int range, else %1.15g or
+     * %1.17g (at most 24 bytes: sign, 17 digits, point, e-308), and null
+     * for NaN and infinities. Counting digits, not printing: printf of a
+     * double costs thousands of instructions. */
+    double x = lua_tonumber(L, idx);
+    if (!(x == x && x >= INT_MIN && x <= INT_MAX && x == (double)(int)x))
+        return 24;
+    size_t len = x < 0 ? 2 : 1;
+    for (double a = fabs(x); a >= 10; a /= 10)
+        len++;
+    return len;
 }
 
 void sl_lua_view_inputs(lua_State *L, int recorder, size_t max)
