@@ -21,6 +21,7 @@ void sl_config_default(struct sl_config *c, const char *builtin_policies)
                  builtin_policies);
     c->tick_ms = 1000;
     c->checkpoint_ms = 1000;
+    c->events_keep = 1000000;
     struct sl_engine_opts eo;
     sl_engine_opts_default(&eo);
     c->max_tests = eo.max_tests; /* the engine's own default */
@@ -114,6 +115,8 @@ static int sl_file_key(struct sl_config *c, const cJSON *v, struct sl_err *err)
         return sl_file_number(v, &c->checkpoint_ms, 10, 3600000, err);
     if (strcmp(k, "max_tests") == 0)
         return sl_file_number(v, &c->max_tests, 1, 100000, err);
+    if (strcmp(k, "events_keep") == 0)
+        return sl_file_number(v, &c->events_keep, 0, 1e12, err);
     if (strcmp(k, "idle_timeout_ms") == 0)
         return sl_file_number(v, &c->idle_timeout_ms, 100, 3600000, err);
     if (strcmp(k, "clock_speed") == 0)
@@ -192,9 +195,9 @@ const char *sl_config_usage(void)
 {
     return "usage: sluiced [--config FILE] [options]\n"
            "  --config FILE        JSON config (keys: listen, data_dir, policy_dirs, tick_ms,\n"
-           "                       checkpoint_ms, max_tests, token, max_body_bytes,\n"
-           "                       max_header_bytes, idle_timeout_ms, log_level, allow_remote,\n"
-           "                       clock_speed)\n"
+           "                       checkpoint_ms, max_tests, events_keep, token,\n"
+           "                       max_body_bytes, max_header_bytes, idle_timeout_ms, log_level,\n"
+           "                       allow_remote, clock_speed)\n"
            "  --listen ADDR:PORT   default 127.0.0.1:7070\n"
            "  --data DIR           data directory (SQLite, admin socket); default ./sluice-data\n"
            "  --policies DIR       add a policy directory (after the built-in one)\n"
@@ -202,6 +205,8 @@ const char *sl_config_usage(void)
            "  --tick-ms N          evaluation tick (default 1000)\n"
            "  --checkpoint-ms N    metric checkpoint interval (default 1000)\n"
            "  --max-tests N        tests active at once (starting/running/paused; default 100)\n"
+           "  --events-keep N      stored events kept, newest first (creations of tests and\n"
+           "                       canaries always; default 1000000; 0 keeps every event)\n"
            "  --log-level LEVEL    error | warn | info | debug\n"
            "  --allow-remote       allow a non-loopback listen address without a token\n"
            "  --version, --help\n";
@@ -237,6 +242,8 @@ static int sl_flag(struct sl_config *c, const char *f, const char *v, struct sl_
         return sl_set_number(&c->checkpoint_ms, d, 10, 3600000, "checkpoint_ms", err);
     if (strcmp(f, "--max-tests") == 0)
         return sl_set_number(&c->max_tests, d, 1, 100000, "max_tests", err);
+    if (strcmp(f, "--events-keep") == 0)
+        return sl_set_number(&c->events_keep, d, 0, 1e12, "events_keep", err);
     return sl_err_set(err, SL_EINVAL, "unknown option '%s' (see --help)", f);
 }
 
@@ -268,8 +275,9 @@ int sl_config_parse_args(struct sl_config *c, int argc, char **argv, int *exit_n
             continue;
         }
         static const char *const with_value[] = {
-            "--config",    "--listen",  "--data",          "--token",     "--policies",
-            "--log-level", "--tick-ms", "--checkpoint-ms", "--max-tests", NULL};
+            "--config",    "--listen",      "--data",    "--token",
+            "--policies",  "--log-level",   "--tick-ms", "--checkpoint-ms",
+            "--max-tests", "--events-keep", NULL};
         size_t k = 0;
         while (with_value[k] && strcmp(with_value[k], f) != 0)
             k++;

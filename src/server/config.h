@@ -22,7 +22,8 @@ struct sl_config {
     char policy_dirs[SL_CONFIG_MAX_DIRS][512];
     size_t npolicy_dirs;
     double tick_ms, checkpoint_ms;
-    double max_tests; /* engine's max_tests (active tests); read at start-up */
+    double events_keep; /* newest stored events kept (creations always); 0 = all */
+    double max_tests;   /* engine's max_tests (active tests); read at start-up */
     char token[256];
     size_t max_body_bytes, max_header_bytes;
     double idle_timeout_ms;

@@ -156,6 +156,25 @@ static void sl_daemon_tick(struct ev_loop *loop, ev_timer *w, int revents)
         sl_daemon_log(d, 0, "tick: not persisted: %s", err.msg);
 }
 
+/* Keep the newest events_keep stored events (and every creation), deleting
+ * the older ones at most SL_PRUNE_ROWS a checkpoint: a log grown large
+ * before (a first start with events_keep set, a lowered value) is cut down
+ * over several checkpoints rather than in one long stall of the loop. */
+#define SL_PRUNE_ROWS 10000
+
+static void sl_daemon_prune_events(struct sl_daemon *d)
+{
+    uint64_t keep = (uint64_t)d->cfg.events_keep, last = sl_engine_last_seq(d->eng);
+    if (!d->have_store || keep == 0 || last <= keep || last - keep <= d->events_pruned)
+        return;
+    struct sl_err err;
+    size_t deleted;
+    if (sl_store_prune_events(&d->store, last - keep, SL_PRUNE_ROWS, &deleted, &err))
+        sl_daemon_log(d, 0, "events: not pruned: %s", err.msg);
+    else if (deleted < SL_PRUNE_ROWS)
+        d->events_pruned = last - keep; /* else more are left for the next checkpoint */
+}
+
 static void sl_daemon_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
@@ -164,10 +183,11 @@ static void sl_daemon_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
     struct sl_err err;
     if (d->have_store && sl_store_checkpoint(&d->store, d->eng, &err))
         sl_daemon_log(d, 0, "checkpoint: %s", err.msg);
+    sl_daemon_prune_events(d);
 }
 
 /* SIGHUP: re-read the config file (what can change live: token, log level,
- * tick and checkpoint intervals; listen, data_dir and policy_dirs need a
+ * tick and checkpoint intervals, events_keep; listen, data_dir and policy_dirs need a
  * restart and are reported) and rescan the policy directories. */
 static void sl_daemon_reconfigure(struct sl_daemon *d)
 {
@@ -184,6 +204,7 @@ static void sl_daemon_reconfigure(struct sl_daemon *d)
         d->cfg.log_level = c.log_level;
         d->cfg.tick_ms = c.tick_ms;
         d->cfg.checkpoint_ms = c.checkpoint_ms;
+        d->cfg.events_keep = c.events_keep;
         d->tick_w.repeat = c.tick_ms / 1000.0;
         d->checkpoint_w.repeat = c.checkpoint_ms / 1000.0;
         ev_timer_again(d->loop, &d->tick_w);

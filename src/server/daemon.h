@@ -38,7 +38,8 @@ struct sl_daemon {
     char (*dirty)[SL_ID_MAX + 1]; /* test/canary ids to save */
     size_t ndirty, capdirty;
     bool models_dirty;
-    bool loading; /* restoring from the store: its events are already stored */
+    uint64_t events_pruned; /* stored events up to this seq are pruned (events_keep) */
+    bool loading;           /* restoring from the store: its events are already stored */
     int argc;
     char **argv;
     int exit_code;

@@ -53,6 +53,7 @@ enum sl_q {
     SL_Q_POLICY_DEL,
     SL_Q_POLICY_DEL_ALL,
     SL_Q_EVENT_PUT,
+    SL_Q_EVENTS_PRUNE,
     SL_Q_MODELS_GET,
     SL_Q_OBJECTS_GET,
     SL_Q_OVERRIDES_GET,
@@ -101,6 +102,9 @@ static const char *const sl_sql[SL_Q_N] = {
     [SL_Q_EVENT_PUT] = "INSERT INTO events(seq, at, kind, subject, actor, action, from_state, "
                        "to_state, value, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
                        "?9, ?10, ?11) ON CONFLICT(seq) DO NOTHING",
+    /* creations stay: the highest id ever handed out is read from them */
+    [SL_Q_EVENTS_PRUNE] = "DELETE FROM events WHERE seq IN (SELECT seq FROM events"
+                          " WHERE seq <= ?1 AND action != 'create' ORDER BY seq LIMIT ?2)",
     [SL_Q_MODELS_GET] = "SELECT model, version, path, config, health, live FROM models "
                         "ORDER BY ord",
     /* Active objects in creation order, then the history newest first. */
@@ -399,6 +403,22 @@ static int sl_sqlite_append_event(struct sl_store *s, const struct sl_event *ev,
     brc |= sl_bind_text(st, 10, ev->reason);
     brc |= sl_bind_text(st, 11, ev->detail);
     return sl_exec(q, st, brc, err);
+}
+
+static int sl_sqlite_prune_events(struct sl_store *s, uint64_t upto, size_t max_rows,
+                                  size_t *deleted, struct sl_err *err)
+{
+    struct sl_sqlite *q = s->impl;
+    sqlite3_stmt *st = sl_stmt(q, SL_Q_EVENTS_PRUNE, err);
+    *deleted = 0;
+    if (!st)
+        return -1;
+    int brc = sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
+    brc |= sqlite3_bind_int64(st, 2, (sqlite3_int64)max_rows);
+    if (sl_exec(q, st, brc, err))
+        return -1;
+    *deleted = (size_t)sqlite3_changes(q->db);
+    return 0;
 }
 
 static int sl_sqlite_save_policy_state(struct sl_store *s, const char *id, const char *policy,
@@ -873,6 +893,7 @@ static const struct sl_store_ops sl_sqlite_ops = {
     .save_object = sl_sqlite_save_object,
     .delete_object = sl_sqlite_delete_object,
     .append_event = sl_sqlite_append_event,
+    .prune_events = sl_sqlite_prune_events,
     .save_policy_state = sl_sqlite_save_policy_state,
     .checkpoint = sl_sqlite_checkpoint,
     .load = sl_sqlite_load,

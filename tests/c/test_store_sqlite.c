@@ -598,6 +598,106 @@ static void test_delete(void)
     sl_store_close(&st);
 }
 
+/* ---- pruning the event log ------------------------------------------------------- */
+
+struct pruned_seen {
+    uint64_t n, old, old_creates, upto;
+};
+
+static int on_pruned(void *ud, const struct sl_event *ev)
+{
+    struct pruned_seen *s = ud;
+    s->n++;
+    if (ev->seq <= s->upto) {
+        s->old++;
+        s->old_creates += strcmp(ev->action, "create") == 0;
+    }
+    return 0;
+}
+
+/* prune_events keeps the newest events and every creation; ids of tests
+ * whose rows and events are gone are still never handed out again. */
+static void test_prune_events(void)
+{
+    char db[300];
+    path_in_dir(db, sizeof db, "prune.db");
+    struct sl_store st;
+    struct sl_err err = {0};
+    sl_store_sqlite_open(&st, db, &err);
+    struct sink k = {.store = &st};
+    struct sl_engine *e = new_engine(&k, 100);
+    add_version(e, "m", "v1", NULL, NULL, SL_HEALTH_HEALTHY);
+    add_version(e, "m", "v2", NULL, NULL, SL_HEALTH_HEALTHY);
+    char ids[3][SL_ID_MAX + 1];
+    for (int i = 0; i < 3; i++) {
+        struct sl_test_config c = {.name = "p",
+                                   .model = "m",
+                                   .control_version = "v1",
+                                   .treatment_version = "v2",
+                                   .routing = SL_ROUTING_HASH};
+        sl_engine_create_test(e, &c, ids[i], NULL);
+        sl_engine_act(e, ids[i], SL_VERB_START, "user", NULL, NULL);
+        for (int j = 0; j < 20; j++) {
+            sl_engine_act(e, ids[i], SL_VERB_PAUSE, "user", NULL, NULL);
+            sl_engine_act(e, ids[i], SL_VERB_RESUME, "user", NULL, NULL);
+        }
+        sl_engine_act(e, ids[i], SL_VERB_STOP, "user", NULL, NULL);
+    }
+    sl_store_save_all(&st, e, NULL);
+    for (int i = 0; i < 3; i++) /* as when the history evicts them */
+        sl_store_delete_object(&st, ids[i], NULL);
+    uint64_t last = sl_engine_last_seq(e), upto = last - 10;
+    uint64_t rows = (uint64_t)count_rows(db, "events");
+    ok(k.failures == 0 && rows == last && last > 120, "%llu events stored",
+       (unsigned long long)rows);
+    size_t deleted = 0, total = 0;
+    int calls = 0, failed = 0;
+    do { /* 50 rows at a time, as the daemon does 10,000 */
+        failed += sl_store_prune_events(&st, upto, 50, &deleted, &err) != 0;
+        total += deleted;
+    } while (deleted == 50 && ++calls < 10);
+    ok(!failed && total == rows - 13 && calls == 2,
+       "prune_events in 50-row steps: %zu rows in %d full steps and a last (%s)", total, calls,
+       err.msg);
+    struct pruned_seen s = {.upto = upto};
+    sl_store_events(&st, 0, 1000000, on_pruned, &s, NULL);
+    ok(s.n == 13 && s.old == 3 && s.old_creates == 3,
+       "the newest 10 are kept, and of the older ones only the 3 creations (%llu kept, %llu older)",
+       (unsigned long long)s.n, (unsigned long long)s.old);
+    ok(sl_store_prune_events(&st, upto, 50, &deleted, &err) == 0 && deleted == 0 &&
+           count_rows(db, "events") == 13,
+       "pruning again up to the same seq changes nothing");
+    sl_engine_delete(e);
+    sl_store_close(&st);
+
+    /* restart: the next id follows the highest ever created, not the stored rows */
+    struct sl_store st2;
+    sl_store_sqlite_open(&st2, db, &err);
+    struct sink kb = {.store = &st2, .loading = true};
+    struct sl_engine *b = new_engine(&kb, 100);
+    struct sl_store_report rep;
+    struct policy_seen ps = {0};
+    ok(sl_store_load(&st2, b, on_policy, &ps, &rep, &err) == 0, "a pruned store loads (%s)",
+       err.msg);
+    kb.loading = false;
+    add_version(b, "m", "v1", NULL, NULL, SL_HEALTH_HEALTHY);
+    add_version(b, "m", "v2", NULL, NULL, SL_HEALTH_HEALTHY);
+    struct sl_test_config c = {.name = "after",
+                               .model = "m",
+                               .control_version = "v1",
+                               .treatment_version = "v2",
+                               .routing = SL_ROUTING_HASH};
+    char id[SL_ID_MAX + 1] = "";
+    sl_engine_create_test(b, &c, id, &err);
+    bool reused = false;
+    for (int i = 0; i < 3; i++)
+        reused |= strcmp(id, ids[i]) == 0;
+    ok(id[0] && !reused, "the next id (%s) is none of the pruned tests' (%s, %s, %s)", id, ids[0],
+       ids[1], ids[2]);
+    sl_engine_delete(b);
+    sl_store_close(&st2);
+}
+
 /* ---- schema ------------------------------------------------------------------------ */
 
 static void test_schema(void)
@@ -968,6 +1068,7 @@ int main(void)
     test_schema();
     test_transactions();
     test_delete();
+    test_prune_events();
     for (int round = 1; round <= 3; round++)
         crash_round(round, 40 * round);
     path_in_dir(db, sizeof db, "commit.db");

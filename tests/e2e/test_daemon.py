@@ -276,6 +276,43 @@ def test_history_eviction_across_restarts():
         shutil.rmtree(data, ignore_errors=True)
 
 
+def test_event_retention():
+    """--events-keep N: the stored log keeps the newest N events and every
+    creation; older ones go at the next checkpoint, and a bad N is refused."""
+    ok, err = start_fails(["--events-keep", "-1"], "events_keep")
+    check(ok, "a negative --events-keep is refused naming it (%s)" % err)
+    d = Daemon(extra=("--events-keep", "30"))
+    try:
+        setup_models(d)
+        s, t = d.request("POST", "/v1/tests", {"name": "kept", "model": "ranker",
+                                               "control": "v1", "treatment": "v2"})
+        tid = t["id"]
+        d.request("POST", f"/v1/tests/{tid}/start")
+        for _ in range(40):
+            d.request("POST", f"/v1/tests/{tid}/pause")
+            d.request("POST", f"/v1/tests/{tid}/resume")
+
+        def pruned():
+            evs = list(d.events())
+            top = evs[-1]["seq"]
+            old = [e for e in evs if e["seq"] <= top - 30]
+            if top >= 80 and old and all(e["action"] == "create" for e in old):
+                return evs, top
+            return None
+
+        got = daemon.wait_until(pruned, 5)
+        check(got is not None, "older events leave the store at a checkpoint")
+        if got:
+            evs, top = got
+            newest = [e["seq"] for e in evs if e["seq"] > top - 30]
+            check(newest == list(range(top - 29, top + 1)), "the newest 30 are all kept")
+            check(any(e["action"] == "create" and e["subject"] == tid for e in evs),
+                  "the test's creation is kept (ids are never handed out twice)")
+    finally:
+        d.kill(signal.SIGTERM)
+        shutil.rmtree(d.data, ignore_errors=True)
+
+
 METRIC_LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\.)*",?)*\})? '
                          r'(-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$')
 
@@ -500,7 +537,8 @@ def test_repl():
 
 def main():
     run((test_lifecycle, test_bad_input, test_policies_and_reload, test_crash_and_restart,
-         test_history_eviction_across_restarts, test_metrics_format, test_config, test_repl))
+         test_history_eviction_across_restarts, test_event_retention, test_metrics_format,
+         test_config, test_repl))
 
 
 if __name__ == "__main__":
