@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -57,8 +58,7 @@ struct sl_shadow {
     struct sl_evaluator inner; /* the configured policies' host */
     int hook;
     char name[64], version[32], entry[4096];
-    char copy[64]; /* the private copy's path, renamed to file in messages */
-    bool asking;   /* inside the candidate's call: its events are its own */
+    bool asking; /* inside the candidate's call: its events are its own */
     long evaluations, differing, failures;
     char first_failure[512];
     cJSON *runs;    /* consecutive evaluations that differ the same way, merged */
@@ -497,21 +497,12 @@ static int sl_sim_svg(const struct sl_sim *s, const char *path, const cJSON *dec
 
 /* ---- --shadow: a candidate beside the configured policies --------------------------- */
 
-/* The candidate's error events are counted, the first kept, with its path. */
+/* The candidate's error events are counted, the first kept (it names the
+ * candidate's file: the host loads it where it is). */
 static void sl_shadow_failed(struct sl_shadow *w, const char *msg)
 {
-    if (w->failures++)
-        return;
-    size_t n = strlen(w->copy), o = 0;
-    for (const char *p = msg; *p && o + 1 < sizeof w->first_failure;) {
-        if (n && strncmp(p, w->copy, n) == 0) {
-            o += (size_t)snprintf(w->first_failure + o, sizeof w->first_failure - o, "%s", w->file);
-            p += n;
-        } else {
-            w->first_failure[o++] = *p++;
-        }
-    }
-    w->first_failure[o < sizeof w->first_failure ? o : sizeof w->first_failure - 1] = '\0';
+    if (w->failures++ == 0)
+        snprintf(w->first_failure, sizeof w->first_failure, "%s", msg);
 }
 
 static void sl_shadow_say(const struct sl_decision *d, char *buf, size_t n)
@@ -643,45 +634,32 @@ static const cJSON *sl_shadow_params(const cJSON *cfg, const char *name)
     return NULL;
 }
 
-/* Load the candidate into a host of its own (from a private copy of the
- * file, so its directory's other files stay out) and wrap the evaluator. */
+/* Load the candidate into a host of its own (a set of that one file, so its
+ * directory's other files stay out) and wrap the evaluator. */
 static int sl_shadow_start(struct sl_sim *s, const struct sl_host_opts *base)
 {
     struct sl_shadow *w = &s->shadow;
     struct sl_err err = {0};
-    char dir[] = "/tmp/sluice-shadow-XXXXXX", *file = w->copy;
-    char *src = sl_read_text(w->file, &err);
-    if (!src)
-        return sl_sim_fail("--shadow: %s", err.msg);
-    if (!mkdtemp(dir)) {
-        free(src);
-        return sl_sim_fail("--shadow: cannot make a directory in /tmp: %s", strerror(errno));
-    }
-    snprintf(w->copy, sizeof w->copy, "%s/candidate.lua", dir);
-    FILE *f = fopen(file, "w");
-    bool wrote = f && fputs(src, f) >= 0;
-    if (f && fclose(f))
-        wrote = false;
-    free(src);
-    const char *dirs[1] = {dir};
+    struct stat st;
+    errno = 0;
+    if (stat(w->file, &st) != 0 || !S_ISREG(st.st_mode))
+        return sl_sim_fail("--shadow: cannot read %s: %s", w->file,
+                           errno ? strerror(errno) : "not a file");
+    const char *dirs[1] = {w->file};
     struct sl_host_opts o = *base;
     o.dirs = dirs;
     o.ndirs = 1;
     o.max_failures = 0; /* a failing candidate never pauses the rollout */
     w->inner = sl_engine_evaluator(s->eng);
-    w->host = wrote ? sl_host_new(s->eng, &o, &err) : NULL;
+    w->host = sl_host_new(s->eng, &o, &err);
     sl_engine_set_evaluator(s->eng, &w->inner); /* back to the configured policies */
     struct sl_policyset *set = w->host ? sl_host_policies(w->host) : NULL;
     const char *why = set && sl_policyset_error_count(set) ? sl_policyset_error_at(set, 0, NULL)
-                      : !wrote                             ? "cannot copy the file to /tmp"
                       : !set                               ? err.msg
                       : sl_policyset_count(set) == 0       ? "no policy loaded"
                                                            : NULL;
-    unlink(file);
-    rmdir(dir);
-    size_t n = strlen(file);
-    if (why && strncmp(why, file, n) == 0) /* name the user's file, not the copy */
-        return sl_sim_fail("--shadow: %s%s", w->file, why + n);
+    if (why && strncmp(why, w->file, strlen(w->file)) == 0) /* it names the file itself */
+        return sl_sim_fail("--shadow: %s", why);
     if (why)
         return sl_sim_fail("--shadow %s: %s", w->file, why);
     const struct sl_policy *p = sl_policyset_at(set, 0);

@@ -567,7 +567,8 @@ static void sl_keep_under(struct sl_policyset *set, const char *dir)
 {
     size_t n = strlen(dir);
     for (size_t i = 0; i < set->nfiles; i++)
-        if (strncmp(set->files[i]->path, dir, n) == 0 && set->files[i]->path[n] == '/')
+        if (strncmp(set->files[i]->path, dir, n) == 0 &&
+            (set->files[i]->path[n] == '/' || set->files[i]->path[n] == '\0'))
             set->files[i]->seen = true;
 }
 
@@ -608,6 +609,11 @@ static int sl_scan_dir(struct sl_policyset *set, const char *dir, size_t d, int 
     size_t n;
     int changes = 0;
     char **names = sl_list_dir(dir, &n);
+    if (names == NULL && errno == ENOTDIR && depth == 0) {
+        struct stat st; /* a set entry naming one file: that file, whatever its name */
+        if (stat(dir, &st) == 0 && S_ISREG(st.st_mode))
+            return sl_visit(set, dir, d);
+    }
     if (names == NULL) {
         if (errno != ENOENT && errno != ENOTDIR)
             sl_keep_under(set, dir);
@@ -644,10 +650,13 @@ int sl_policyset_reload(struct sl_policyset *set)
     return changes;
 }
 
-/* Is path a policy file of dir ("dir/x.lua" or "dir/sub/x.lua")? */
+/* Is path a policy file of dir ("dir/x.lua" or "dir/sub/x.lua"), or the
+ * file dir names? */
 static bool sl_in_dir(const char *path, const char *dir)
 {
     size_t n = strlen(dir);
+    if (strcmp(path, dir) == 0)
+        return true;
     if (strncmp(path, dir, n) != 0 || path[n] != '/')
         return false;
     const char *rel = path + n + 1, *slash = strchr(rel, '/');

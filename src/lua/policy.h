@@ -57,8 +57,10 @@ typedef void (*sl_policy_change_fn)(void *ud, const char *file, const struct sl_
                                     const struct sl_err *err);
 
 /* A set over dirs (borrowed, copied). Each dir holds *.lua files directly or
- * one level down (policies/<kind>/<name>.lua). Later dirs override earlier
- * ones for the same kind and name. Nothing is loaded until reload. */
+ * one level down (policies/<kind>/<name>.lua), or is itself one policy file
+ * (any name: a candidate, a file given on a command line). Later dirs
+ * override earlier ones for the same kind and name. Nothing is loaded until
+ * reload. */
 struct sl_policyset *sl_policyset_new(const char *const *dirs, size_t ndirs,
                                       const struct sl_sandbox_limits *lim,
                                       sl_policy_change_fn on_change, void *ud, struct sl_err *err);

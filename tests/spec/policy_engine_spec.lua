@@ -554,6 +554,24 @@ describe("policies in a running engine", function()
       assert.is_true(#inputs <= 8192, #inputs .. " bytes")
     end)
 
+    it("takes one policy file as an entry of policy_dirs, whatever its name, and reloads it", function()
+      write("mine.candidate", guard("1", "return nil"))
+      write("other.lua", guard("9", "return nil")) -- beside it, not in the set
+      local now = 0
+      local eng = sluice.engine { clock = function() return now end,
+                                  policy_dirs = { dir .. "/mine.candidate" } }
+      local loaded = eng:policies()
+      assert.are.equal(1, #loaded)
+      assert.are.equal("1", loaded[1].version)
+      assert.are.equal(dir .. "/mine.candidate", loaded[1].file)
+      write("mine.candidate", guard("2", "return nil"))
+      assert.are.equal(1, eng:reload_policies())
+      assert.are.equal("2", eng:policies()[1].version)
+      os.remove(dir .. "/mine.candidate")
+      assert.are.equal(1, eng:reload_policies())
+      assert.are.equal(0, #eng:policies())
+    end)
+
     it("gives a policy a read-only view, params over defaults, and state across ticks", function()
       write("mine.lua", [[
         return { kind = 'guard', name = 'mine', version = '1', params = { limit = 2, keep = 'x' },
