@@ -272,8 +272,6 @@ struct sl_call {
     struct sl_err err;
 };
 
-/* Deep-copy the table at idx (the policy's defaults: policies cannot mutate
- * them across calls). [-0, +1, m] */
 /* The number of keys of the table at idx. */
 static int sl_count_keys(lua_State *L, int idx)
 {
@@ -287,8 +285,9 @@ static int sl_count_keys(lua_State *L, int idx)
     return n;
 }
 
-/* Push a copy of the table at idx (tables in it copied too, to depth 16),
- * with room for extra more keys: sized once, never rehashed as it fills. */
+/* Push a deep copy of the table at idx (the policy's defaults: policies
+ * cannot mutate them across calls), to depth 16, with room for extra more
+ * keys: sized once, never rehashed as it fills. [-0, +1, m] */
 static void sl_copy_table(lua_State *L, int idx, int depth, int extra)
 {
     idx = lua_absindex(L, idx);

@@ -12,8 +12,8 @@
 #include "stats.h"
 
 #define SL_VIEW_MT "sluice.View"
-#define SL_VIEW_READS_MAX                                                                          \
-    2048 /* reads kept per call, repeats compacted (inputs are cut at 8 KiB anyway) */
+/* Reads kept per call, repeats compacted (inputs are cut at 8 KiB anyway). */
+#define SL_VIEW_READS_MAX 2048
 
 /* ---- the proxy: userdata with user values (backing, parent, key, recorder) ---------- *
  *

@@ -214,6 +214,12 @@ static void *sb_resize(struct sl_sandbox *sb, void *ptr, size_t osize, size_t ns
     if (from && to && sl_pool_same_class(osize, nsize))
         return ptr;
     void *np = to ? sl_pool_alloc(&sb->pool, nsize) : malloc(nsize);
+    if (np == NULL && ptr && nsize <= osize)
+        /* Lua assumes a shrink never fails. Out of memory, the block stays:
+         * it holds nsize bytes, and freed as nsize it joins that class's
+         * list (a malloc'd one is then the pool's, and is not given back
+         * when the state closes: a leak of one block, out of memory only). */
+        return ptr;
     if (np && ptr) {
         memcpy(np, ptr, osize < nsize ? osize : nsize);
         sb_release(sb, ptr, osize);
