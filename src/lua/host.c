@@ -290,6 +290,10 @@ static int sl_count_keys(lua_State *L, int idx)
  * keys: sized once, never rehashed as it fills. [-0, +1, m] */
 static void sl_copy_table(lua_State *L, int idx, int depth, int extra)
 {
+    /* 3 slots stay taken per level (copy, key, value), 3 more while counting
+     * and copying: a C function is only promised 20 (policy files choose
+     * how deep their params nest; this runs inside the protected call) */
+    luaL_checkstack(L, 6, "params nested too deep");
     idx = lua_absindex(L, idx);
     lua_createtable(L, 0, sl_count_keys(L, idx) + extra);
     lua_pushnil(L);

@@ -572,6 +572,24 @@ describe("policies in a running engine", function()
       assert.are.equal(0, #eng:policies())
     end)
 
+    it("copies default params nested deeper than the C stack's promised slots", function()
+      -- each level of the copy holds stack slots; 30 levels (copied 16 deep,
+      -- the rest shared)
+      -- overran the Lua stack before it was grown as it goes (ASan saw it)
+      write("mine.lua", [[
+        local deep = { leaf = 1 }
+        for _ = 1, 30 do deep = { next = deep, x = 1, y = 2 } end
+        return { kind = 'guard', name = 'mine', version = '1', params = { deep = deep },
+          evaluate = function(view, params, ctx)
+            local d, n = params.deep, 0
+            while type(d) == 'table' and d.next do d, n = d.next, n + 1 end
+            ctx.log('depth', n)
+          end }]])
+      local eng, _, tick = setup()
+      tick()
+      assert.truthy(eng:policy_log(1)[1]:find("mine: depth 30", 1, true), eng:policy_log(1)[1])
+    end)
+
     it("gives a policy a read-only view, params over defaults, and state across ticks", function()
       write("mine.lua", [[
         return { kind = 'guard', name = 'mine', version = '1', params = { limit = 2, keep = 'x' },
