@@ -5,8 +5,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define SL_POOL_CHUNK (64 * 1024)
-
 #if defined(__SANITIZE_ADDRESS__)
 #define SL_POOL_ON 0
 #elif defined(__has_feature)
@@ -38,7 +36,7 @@ bool sl_pool_same_class(size_t a, size_t b)
     return a && b && sl_pool_class(a) == sl_pool_class(b);
 }
 
-void *sl_pool_alloc(struct sl_pool *p, size_t n)
+void *sl_pool_alloc(struct sl_pool *p, size_t n, bool grow)
 {
     size_t c = sl_pool_class(n), size = (c + 1) * SL_POOL_GRAIN;
     void *b = p->free[c];
@@ -48,7 +46,7 @@ void *sl_pool_alloc(struct sl_pool *p, size_t n)
     }
     if ((size_t)(p->end - p->next) < size) {
         /* The old tail (under SL_POOL_MAX bytes) is left unused. */
-        struct sl_pool_chunk *k = malloc(SL_POOL_CHUNK);
+        struct sl_pool_chunk *k = grow ? malloc(SL_POOL_CHUNK) : NULL;
         if (k == NULL)
             return NULL;
         k->next = p->chunks;

@@ -6,7 +6,8 @@
  * 16-byte size classes, from 64 KiB chunks, and keeps freed blocks on a list
  * per class for the next allocation. Chunks go back to the system only when
  * the pool is cleared (its state closed), so a state keeps up to its peak
- * of small blocks. Not thread-safe: one pool per lua_State, as the state.
+ * of small blocks; the caller counts held chunks against its cap and says
+ * when a new one may be taken. Not thread-safe: one pool per lua_State, as the state.
  * Under AddressSanitizer the pool is off (sl_pool_enabled), so that the
  * sanitiser still sees every Lua object. Uses only libc. */
 #ifndef SL_POOL_H
@@ -16,6 +17,7 @@
 #include <stddef.h>
 
 #define SL_POOL_MAX     256 /* larger blocks are the caller's (malloc) */
+#define SL_POOL_CHUNK   (64 * 1024)
 #define SL_POOL_GRAIN   16
 #define SL_POOL_CLASSES (SL_POOL_MAX / SL_POOL_GRAIN)
 
@@ -31,9 +33,9 @@ struct sl_pool {
 /* Whether pooled blocks are used in this build (false under ASan). */
 bool sl_pool_enabled(void);
 
-/* A block of n bytes, 0 < n <= SL_POOL_MAX, aligned to 16; NULL when no
- * chunk can be had. */
-void *sl_pool_alloc(struct sl_pool *p, size_t n);
+/* A block of n bytes, 0 < n <= SL_POOL_MAX, aligned to 16; NULL when a new
+ * chunk is needed and grow is false, or malloc gives none. */
+void *sl_pool_alloc(struct sl_pool *p, size_t n, bool grow);
 
 /* Give back block b of n bytes (n as allocated). */
 void sl_pool_free(struct sl_pool *p, void *b, size_t n);

@@ -42,10 +42,11 @@
  *     allocation of SL_BIG_ALLOC bytes or more past the deadline switches the
  *     hook to count=1, so data-heavy loops stop at the next instruction.
  * - Memory: the allocator refuses growth past the cap (shrinking is always
- *   allowed); Lua raises LUA_ERRMEM and the state stays usable. The cap
- *   counts the bytes Lua asked for; blocks of up to 256 bytes come from the
- *   state's pool (pool.h), which keeps freed ones for reuse until the state
- *   closes, so the process may hold up to the state's peak.
+ *   allowed); Lua raises LUA_ERRMEM and the state stays usable. Blocks of up
+ *   to 256 bytes come from the state's pool (pool.h), which keeps freed ones
+ *   on a list per size until the state closes; the cap bounds what the state
+ *   holds, large blocks plus the pool's chunks, so churning through sizes
+ *   cannot make the process hold more than the cap (plus one chunk).
  * - The traceback handler never calls metamethods (__tostring of an error
  *   object is not run) and "error in error handling" is kept interned, so no
  *   error path has to allocate outside a protected call.
@@ -87,8 +88,9 @@
 struct sl_sandbox {
     lua_State *L;
     struct sl_sandbox_limits lim;
-    size_t used, peak;   /* bytes held by the state */
-    struct sl_pool pool; /* its small blocks (pool.h) */
+    size_t used, peak;   /* bytes Lua holds (as it asked for them) */
+    size_t malloced;     /* of which in blocks from malloc (above SL_POOL_MAX) */
+    struct sl_pool pool; /* the small ones (pool.h); the cap bounds malloced + pool.held */
     bool pooled;         /* whether the pool is used (not under ASan) */
     long budget;         /* instructions left in the current call */
     double deadline;     /* CLOCK_MONOTONIC seconds */
@@ -198,28 +200,60 @@ static bool sb_pooled(const struct sl_sandbox *sb, size_t size)
     return sb->pooled && size <= SL_POOL_MAX;
 }
 
-static void sb_release(struct sl_sandbox *sb, void *ptr, size_t size)
+/* What the state holds from the system: its large blocks and the pool's
+ * chunks, free blocks included (a free list serves its own size only). */
+static size_t sb_held(const struct sl_sandbox *sb)
 {
-    if (ptr && sb_pooled(sb, size))
-        sl_pool_free(&sb->pool, ptr, size);
-    else
-        free(ptr);
+    return sb->malloced + sb->pool.held;
 }
 
+static void sb_release(struct sl_sandbox *sb, void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return;
+    if (sb_pooled(sb, size)) {
+        sl_pool_free(&sb->pool, ptr, size);
+    } else {
+        free(ptr);
+        sb->malloced -= size;
+    }
+}
+
+/* The cap bounds what the state holds, not only what Lua asked for: else
+ * the pool's free lists, one per size class, could each grow to the cap.
+ * Growth past it is refused. A shrink may still take a new chunk (Lua
+ * assumes a shrink never fails; it frees a larger block, so at most one
+ * chunk goes over). */
 static void *sb_resize(struct sl_sandbox *sb, void *ptr, size_t osize, size_t nsize)
 {
     bool from = ptr && sb_pooled(sb, osize), to = sb_pooled(sb, nsize);
-    if (!from && !to)
-        return realloc(ptr, nsize);
+    bool shrink = ptr && nsize <= osize;
+    size_t held = sb_held(sb), cap = sb->lim.memory_bytes, room = held < cap ? cap - held : 0;
+    if (!from && !to) {
+        size_t old = ptr ? osize : 0;
+        if (nsize > old && nsize - old > room)
+            return NULL;
+        void *np = realloc(ptr, nsize);
+        if (np)
+            sb->malloced = sb->malloced - old + nsize;
+        return np;
+    }
     if (from && to && sl_pool_same_class(osize, nsize))
         return ptr;
-    void *np = to ? sl_pool_alloc(&sb->pool, nsize) : malloc(nsize);
-    if (np == NULL && ptr && nsize <= osize)
-        /* Lua assumes a shrink never fails. Out of memory, the block stays:
-         * it holds nsize bytes, and freed as nsize it joins that class's
-         * list (a malloc'd one is then the pool's, and is not given back
-         * when the state closes: a leak of one block, out of memory only). */
+    void *np = to              ? sl_pool_alloc(&sb->pool, nsize, shrink || room >= SL_POOL_CHUNK)
+               : nsize <= room ? malloc(nsize)
+                               : NULL;
+    if (np == NULL && shrink) {
+        /* malloc itself failed. The block stays: it holds nsize bytes, and
+         * freed as nsize it joins that class's list (a malloc'd one then
+         * belongs to the pool and is not given back when the state closes:
+         * a leak of one block, when the process is out of memory). */
+        if (!from)
+            sb->malloced -= osize;
         return ptr;
+    }
+    if (np && !to)
+        sb->malloced += nsize;
     if (np && ptr) {
         memcpy(np, ptr, osize < nsize ? osize : nsize);
         sb_release(sb, ptr, osize);
@@ -237,10 +271,7 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         sb->used -= osize;
         return NULL;
     }
-    /* Refuse growth only; used <= memory_bytes always holds, so no overflow. */
-    if (nsize > osize && nsize - osize > sb->lim.memory_bytes - sb->used)
-        return NULL;
-    void *np = sb_resize(sb, ptr, osize, nsize);
+    void *np = sb_resize(sb, ptr, osize, nsize); /* refuses growth past the cap */
     if (np == NULL)
         return NULL;
     sb->used = sb->used - osize + nsize;
@@ -1029,6 +1060,11 @@ lua_State *sl_sandbox_state(struct sl_sandbox *sb)
 size_t sl_sandbox_memory(const struct sl_sandbox *sb)
 {
     return sb->used;
+}
+
+size_t sl_sandbox_held(const struct sl_sandbox *sb)
+{
+    return sb_held(sb);
 }
 
 size_t sl_sandbox_peak(const struct sl_sandbox *sb)

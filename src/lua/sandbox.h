@@ -57,8 +57,11 @@ int sl_sandbox_run(struct sl_sandbox *sb, const char *src, size_t len, const cha
  * pushed and err holds the message. */
 int sl_sandbox_call(struct sl_sandbox *sb, int nargs, int nresults, struct sl_err *err);
 
-/* Bytes the state currently holds, and its peak. */
+/* Bytes the state's objects take (as Lua asked for them), and their peak. */
 size_t sl_sandbox_memory(const struct sl_sandbox *sb);
 size_t sl_sandbox_peak(const struct sl_sandbox *sb);
+/* Bytes the state holds from the system: its large blocks and the pool's
+ * chunks, free small blocks included. The memory cap bounds this. */
+size_t sl_sandbox_held(const struct sl_sandbox *sb);
 
 #endif
