@@ -236,7 +236,9 @@ void sl_lua_view_inputs(lua_State *L, int recorder, size_t max)
         const char *path = sl_push_entry_path(L, recorder, i);
         size_t path_len = lua_rawlen(L, -1);
         lua_pushvalue(L, -1);
-        bool again = lua_rawget(L, -3) != LUA_TNIL; /* a field read twice keeps its last value */
+        /* A field read twice keeps its last value (its first, if the last
+         * would not fit the budget). */
+        bool again = lua_rawget(L, -3) != LUA_TNIL;
         size_t was = again ? sl_json_value_len(L, -1) : 0;
         lua_pop(L, 1);
         lua_rawgeti(L, recorder, i + 2);

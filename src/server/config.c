@@ -309,5 +309,8 @@ int sl_config_check(const struct sl_config *c, struct sl_err *err)
                           c->listen);
     if (!c->data_dir[0])
         return sl_err_set(err, SL_EINVAL, "data_dir: empty");
+    if (c->events_keep != floor(c->events_keep))
+        return sl_err_set(err, SL_EINVAL, "events_keep: %g is not a whole number of events",
+                          c->events_keep);
     return 0;
 }

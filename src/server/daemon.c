@@ -156,23 +156,39 @@ static void sl_daemon_tick(struct ev_loop *loop, ev_timer *w, int revents)
         sl_daemon_log(d, 0, "tick: not persisted: %s", err.msg);
 }
 
-/* Keep the newest events_keep stored events (and every creation), deleting
- * the older ones at most SL_PRUNE_ROWS a checkpoint: a log grown large
- * before (a first start with events_keep set, a lowered value) is cut down
- * over several checkpoints rather than in one long stall of the loop. */
+/* Keep the newest events_keep stored events (and every creation). Older
+ * ones are deleted SL_PRUNE_ROWS at a time: one batch at each checkpoint,
+ * and while a batch comes back full (a large log, a lowered events_keep, a
+ * fast log with a long checkpoint_ms) more batches whenever the loop is
+ * idle, so that pruning keeps up without one long stall. */
 #define SL_PRUNE_ROWS 10000
 
 static void sl_daemon_prune_events(struct sl_daemon *d)
 {
     uint64_t keep = (uint64_t)d->cfg.events_keep, last = sl_engine_last_seq(d->eng);
-    if (!d->have_store || keep == 0 || last <= keep || last - keep <= d->events_pruned)
-        return;
-    struct sl_err err;
-    size_t deleted;
-    if (sl_store_prune_events(&d->store, last - keep, SL_PRUNE_ROWS, &deleted, &err))
-        sl_daemon_log(d, 0, "events: not pruned: %s", err.msg);
-    else if (deleted < SL_PRUNE_ROWS)
-        d->events_pruned = last - keep; /* else more are left for the next checkpoint */
+    bool behind = false;
+    if (d->have_store && keep > 0 && last > keep && last - keep > d->events_pruned) {
+        struct sl_err err;
+        size_t deleted;
+        if (sl_store_prune_events(&d->store, d->events_pruned, last - keep, SL_PRUNE_ROWS, &deleted,
+                                  &err))
+            sl_daemon_log(d, 0, "events: not pruned: %s", err.msg);
+        else if (deleted < SL_PRUNE_ROWS)
+            d->events_pruned = last - keep;
+        else
+            behind = true;
+    }
+    if (behind)
+        ev_idle_start(d->loop, &d->prune_w);
+    else
+        ev_idle_stop(d->loop, &d->prune_w);
+}
+
+static void sl_daemon_prune_idle(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sl_daemon_prune_events(sl_container_of(w, struct sl_daemon, prune_w));
 }
 
 static void sl_daemon_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
@@ -386,6 +402,7 @@ static int sl_daemon_serve(struct sl_daemon *d, struct sl_err *err)
     double cp = d->cfg.checkpoint_ms / 1000.0;
     ev_timer_init(&d->checkpoint_w, sl_daemon_checkpoint, cp, cp);
     ev_timer_start(d->loop, &d->checkpoint_w);
+    ev_idle_init(&d->prune_w, sl_daemon_prune_idle);
     sl_daemon_signals(d);
     return 0;
 }
@@ -435,6 +452,7 @@ void sl_daemon_stop(struct sl_daemon *d)
             sl_reload_stop(&d->reload);
         ev_timer_stop(d->loop, &d->tick_w);
         ev_timer_stop(d->loop, &d->checkpoint_w);
+        ev_idle_stop(d->loop, &d->prune_w);
     }
     if (d->have_store)
         sl_store_close(&d->store);

@@ -29,6 +29,7 @@ struct sl_daemon {
     struct sl_reload reload;
     struct sl_admin admin; /* <data_dir>/sluiced.sock: the REPL */
     ev_timer tick_w, checkpoint_w;
+    ev_idle prune_w; /* goes on pruning the event log while it is behind */
     ev_signal sigterm_w, sigint_w, sighup_w;
     struct sl_prom_counters prom;
     double started;           /* wall clock at start */

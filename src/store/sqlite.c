@@ -104,7 +104,8 @@ static const char *const sl_sql[SL_Q_N] = {
                        "?9, ?10, ?11) ON CONFLICT(seq) DO NOTHING",
     /* creations stay: the highest id ever handed out is read from them */
     [SL_Q_EVENTS_PRUNE] = "DELETE FROM events WHERE seq IN (SELECT seq FROM events"
-                          " WHERE seq <= ?1 AND action != 'create' ORDER BY seq LIMIT ?2)",
+                          " WHERE seq > ?3 AND seq <= ?1 AND action != 'create'"
+                          " ORDER BY seq LIMIT ?2)",
     [SL_Q_MODELS_GET] = "SELECT model, version, path, config, health, live FROM models "
                         "ORDER BY ord",
     /* Active objects in creation order, then the history newest first. */
@@ -405,8 +406,8 @@ static int sl_sqlite_append_event(struct sl_store *s, const struct sl_event *ev,
     return sl_exec(q, st, brc, err);
 }
 
-static int sl_sqlite_prune_events(struct sl_store *s, uint64_t upto, size_t max_rows,
-                                  size_t *deleted, struct sl_err *err)
+static int sl_sqlite_prune_events(struct sl_store *s, uint64_t after, uint64_t upto,
+                                  size_t max_rows, size_t *deleted, struct sl_err *err)
 {
     struct sl_sqlite *q = s->impl;
     sqlite3_stmt *st = sl_stmt(q, SL_Q_EVENTS_PRUNE, err);
@@ -415,6 +416,7 @@ static int sl_sqlite_prune_events(struct sl_store *s, uint64_t upto, size_t max_
         return -1;
     int brc = sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
     brc |= sqlite3_bind_int64(st, 2, (sqlite3_int64)max_rows);
+    brc |= sqlite3_bind_int64(st, 3, (sqlite3_int64)after);
     if (sl_exec(q, st, brc, err))
         return -1;
     *deleted = (size_t)sqlite3_changes(q->db);

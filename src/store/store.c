@@ -70,11 +70,11 @@ int sl_store_append_event(struct sl_store *s, const struct sl_event *ev, struct 
     return SL_FORWARD(s, err, append_event(s, ev, err));
 }
 
-int sl_store_prune_events(struct sl_store *s, uint64_t upto, size_t max_rows, size_t *deleted,
-                          struct sl_err *err)
+int sl_store_prune_events(struct sl_store *s, uint64_t after, uint64_t upto, size_t max_rows,
+                          size_t *deleted, struct sl_err *err)
 {
     *deleted = 0;
-    return SL_FORWARD(s, err, prune_events(s, upto, max_rows, deleted, err));
+    return SL_FORWARD(s, err, prune_events(s, after, upto, max_rows, deleted, err));
 }
 
 int sl_store_save_policy_state(struct sl_store *s, const char *id, const char *policy,

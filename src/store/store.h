@@ -72,8 +72,8 @@ struct sl_store_ops {
                        struct sl_err *err);
     int (*delete_object)(struct sl_store *s, const char *id, struct sl_err *err);
     int (*append_event)(struct sl_store *s, const struct sl_event *ev, struct sl_err *err);
-    int (*prune_events)(struct sl_store *s, uint64_t upto, size_t max_rows, size_t *deleted,
-                        struct sl_err *err);
+    int (*prune_events)(struct sl_store *s, uint64_t after, uint64_t upto, size_t max_rows,
+                        size_t *deleted, struct sl_err *err);
     int (*save_policy_state)(struct sl_store *s, const char *id, const char *policy,
                              const char *json, struct sl_err *err);
     int (*checkpoint)(struct sl_store *s, struct sl_engine *eng, struct sl_err *err);
@@ -139,12 +139,14 @@ int sl_store_delete_object(struct sl_store *s, const char *id, struct sl_err *er
  * nothing). ev is borrowed. */
 int sl_store_append_event(struct sl_store *s, const struct sl_event *ev, struct sl_err *err);
 
-/* Forget the oldest stored events with seq <= upto, at most max_rows of them
- * (*deleted says how many: fewer than max_rows means none is left), except
- * the creations of tests and canaries (kept so that no id is ever handed out
- * twice). */
-int sl_store_prune_events(struct sl_store *s, uint64_t upto, size_t max_rows, size_t *deleted,
-                          struct sl_err *err);
+/* Forget the oldest stored events with after < seq <= upto, at most
+ * max_rows of them (*deleted says how many: fewer than max_rows means none
+ * is left), except the creations of tests and canaries (kept so that no id
+ * is ever handed out twice). after is where an earlier prune was complete:
+ * below it only creations are left, and the search starts past them. Keep
+ * upto below the newest seq: the next one is numbered from what is stored. */
+int sl_store_prune_events(struct sl_store *s, uint64_t after, uint64_t upto, size_t max_rows,
+                          size_t *deleted, struct sl_err *err);
 
 /* Save the ctx.state of (id, policy); json NULL deletes it. */
 int sl_store_save_policy_state(struct sl_store *s, const char *id, const char *policy,

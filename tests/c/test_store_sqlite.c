@@ -653,7 +653,7 @@ static void test_prune_events(void)
     size_t deleted = 0, total = 0;
     int calls = 0, failed = 0;
     do { /* 50 rows at a time, as the daemon does 10,000 */
-        failed += sl_store_prune_events(&st, upto, 50, &deleted, &err) != 0;
+        failed += sl_store_prune_events(&st, 0, upto, 50, &deleted, &err) != 0;
         total += deleted;
     } while (deleted == 50 && ++calls < 10);
     ok(!failed && total == rows - 13 && calls == 2,
@@ -664,9 +664,12 @@ static void test_prune_events(void)
     ok(s.n == 13 && s.old == 3 && s.old_creates == 3,
        "the newest 10 are kept, and of the older ones only the 3 creations (%llu kept, %llu older)",
        (unsigned long long)s.n, (unsigned long long)s.old);
-    ok(sl_store_prune_events(&st, upto, 50, &deleted, &err) == 0 && deleted == 0 &&
+    ok(sl_store_prune_events(&st, 0, upto, 50, &deleted, &err) == 0 && deleted == 0 &&
            count_rows(db, "events") == 13,
        "pruning again up to the same seq changes nothing");
+    int rc = sl_store_prune_events(&st, upto, last - 1, 50, &deleted, &err);
+    ok(rc == 0 && deleted == 9 && count_rows(db, "events") == 4,
+       "from after on: 9 more go; the newest and the 3 creations stay (%zu)", deleted);
     sl_engine_delete(e);
     sl_store_close(&st);
 
