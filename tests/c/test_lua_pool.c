@@ -13,6 +13,20 @@
 #include "sandbox.h"
 #include "tap.h"
 
+/* Compile and run code in sb (nres results left on its stack): the call's
+ * status, with err filled when it is not SL_CALL_OK. */
+static int run_chunk(struct sl_sandbox *sb, const char *code, const char *name, int nres,
+                     struct sl_err *err)
+{
+    lua_State *L = sl_sandbox_state(sb);
+    if (luaL_loadbufferx(L, code, strlen(code), name, "t") != LUA_OK) {
+        snprintf(err->msg, sizeof err->msg, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    return sl_sandbox_call(sb, 0, nres, err);
+}
+
 static void test_blocks_aligned_disjoint_writable(void)
 {
     struct sl_pool p = {0};
@@ -103,9 +117,7 @@ static void test_sandbox_churn_over_the_pool(void)
                        "return #keep, #s[600], keep[200][3].x, #table.concat(s, '', 250, 260), "
                        "sum\n";
     lua_State *L = sl_sandbox_state(sb);
-    int st = luaL_loadbufferx(L, code, strlen(code), "=churn", "t");
-    ok(st == LUA_OK, "chunk compiles");
-    st = sl_sandbox_call(sb, 0, 5, &err);
+    int st = run_chunk(sb, code, "=churn", 5, &err);
     ok(st == SL_CALL_OK, "churn runs: %s", st == SL_CALL_OK ? "ok" : err.msg);
     if (st == SL_CALL_OK) {
         ok(lua_tointeger(L, -5) == 200 && lua_tointeger(L, -4) == 600 &&
@@ -174,9 +186,7 @@ static void test_cap_bounds_what_the_pool_holds(void)
                        "end\n"
                        "return rounds\n";
     lua_State *L = sl_sandbox_state(sb);
-    int st = luaL_loadbufferx(L, code, strlen(code), "=classes", "t");
-    if (st == LUA_OK)
-        st = sl_sandbox_call(sb, 0, 1, &err);
+    int st = run_chunk(sb, code, "=classes", 1, &err);
     ok(st == SL_CALL_OK && lua_tointeger(L, -1) == 15, "15 rounds, each filling the cap: %s",
        st == SL_CALL_OK ? "ok" : err.msg);
     lua_settop(L, 0);
@@ -184,9 +194,7 @@ static void test_cap_bounds_what_the_pool_holds(void)
     long grew = rss_kib() - rss0;
     ok(held <= lim.memory_bytes + SL_POOL_CHUNK, "the state holds %zu bytes, within its cap", held);
     ok(grew < 3 * 2048, "the process grew %ld KiB, not a cap per size class", grew);
-    st = luaL_loadbufferx(L, "return 6 * 7", 12, "=after", "t");
-    if (st == LUA_OK)
-        st = sl_sandbox_call(sb, 0, 1, &err);
+    st = run_chunk(sb, "return 6 * 7", "=after", 1, &err);
     ok(st == SL_CALL_OK && lua_tointeger(L, -1) == 42, "the state still answers");
     sl_sandbox_delete(sb);
 }

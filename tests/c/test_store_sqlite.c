@@ -563,17 +563,27 @@ static void test_transactions(void)
     sl_store_close(&st);
 }
 
+/* A store at dir/name, and an engine logging into it with model m at v1
+ * and v2; *k is the engine's sink. */
+static struct sl_engine *store_and_engine(const char *name, char *db, size_t n, struct sl_store *st,
+                                          struct sink *k)
+{
+    path_in_dir(db, n, name);
+    sl_store_sqlite_open(st, db, NULL);
+    *k = (struct sink){.store = st};
+    struct sl_engine *e = new_engine(k, 100);
+    add_version(e, "m", "v1", NULL, NULL, SL_HEALTH_HEALTHY);
+    add_version(e, "m", "v2", NULL, NULL, SL_HEALTH_HEALTHY);
+    return e;
+}
+
 static void test_delete(void)
 {
     char db[300];
-    path_in_dir(db, sizeof db, "delete.db");
     struct sl_store st;
     struct sl_err err = {0};
-    sl_store_sqlite_open(&st, db, &err);
-    struct sink k = {.store = &st};
-    struct sl_engine *e = new_engine(&k, 100);
-    add_version(e, "m", "v1", NULL, NULL, SL_HEALTH_HEALTHY);
-    add_version(e, "m", "v2", NULL, NULL, SL_HEALTH_HEALTHY);
+    struct sink k;
+    struct sl_engine *e = store_and_engine("delete.db", db, sizeof db, &st, &k);
     struct sl_test_config c = {.id = "gone",
                                .name = "g",
                                .model = "m",
@@ -620,14 +630,10 @@ static int on_pruned(void *ud, const struct sl_event *ev)
 static void test_prune_events(void)
 {
     char db[300];
-    path_in_dir(db, sizeof db, "prune.db");
     struct sl_store st;
     struct sl_err err = {0};
-    sl_store_sqlite_open(&st, db, &err);
-    struct sink k = {.store = &st};
-    struct sl_engine *e = new_engine(&k, 100);
-    add_version(e, "m", "v1", NULL, NULL, SL_HEALTH_HEALTHY);
-    add_version(e, "m", "v2", NULL, NULL, SL_HEALTH_HEALTHY);
+    struct sink k;
+    struct sl_engine *e = store_and_engine("prune.db", db, sizeof db, &st, &k);
     char ids[3][SL_ID_MAX + 1];
     for (int i = 0; i < 3; i++) {
         struct sl_test_config c = {.name = "p",

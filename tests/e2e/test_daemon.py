@@ -276,6 +276,15 @@ def test_history_eviction_across_restarts():
         shutil.rmtree(data, ignore_errors=True)
 
 
+def started_test(d, name):
+    """Models registered, and a running test of ranker v1 vs v2: its id."""
+    setup_models(d)
+    s, t = d.request("POST", "/v1/tests", {"name": name, "model": "ranker",
+                                           "control": "v1", "treatment": "v2"})
+    d.request("POST", f"/v1/tests/{t['id']}/start")
+    return t["id"]
+
+
 def test_event_retention():
     """--events-keep N: the stored log keeps the newest N events and every
     creation; older ones go at the next checkpoint, and a bad N is refused."""
@@ -285,11 +294,7 @@ def test_event_retention():
     check(ok, "so is a fraction (%s)" % err)
     d = Daemon(extra=("--events-keep", "30"))
     try:
-        setup_models(d)
-        s, t = d.request("POST", "/v1/tests", {"name": "kept", "model": "ranker",
-                                               "control": "v1", "treatment": "v2"})
-        tid = t["id"]
-        d.request("POST", f"/v1/tests/{tid}/start")
+        tid = started_test(d, "kept")
         for _ in range(40):
             d.request("POST", f"/v1/tests/{tid}/pause")
             d.request("POST", f"/v1/tests/{tid}/resume")
@@ -322,11 +327,7 @@ def test_event_retention_catches_up():
     d = Daemon(extra=("--events-keep", "0"))
     data, adm = d.data, None
     try:
-        setup_models(d)
-        s, t = d.request("POST", "/v1/tests", {"name": "busy", "model": "ranker",
-                                               "control": "v1", "treatment": "v2"})
-        tid = t["id"]
-        d.request("POST", f"/v1/tests/{tid}/start")
+        tid = started_test(d, "busy")
         adm = daemon.Admin(d.socket_path())
         made = 0
         for _ in range(24):  # 12,000 events, in chunks the REPL's budget allows
