@@ -193,7 +193,8 @@ static void test_cap_bounds_what_the_pool_holds(void)
     size_t held = sl_sandbox_held(sb);
     long grew = rss_kib() - rss0;
     ok(held <= lim.memory_bytes + SL_POOL_CHUNK, "the state holds %zu bytes, within its cap", held);
-    ok(grew < 3 * 2048, "the process grew %ld KiB, not a cap per size class", grew);
+    if (sl_pool_enabled()) /* under ASan freed memory waits in its quarantine */
+        ok(grew < 3 * 2048, "the process grew %ld KiB, not a cap per size class", grew);
     st = run_chunk(sb, "return 6 * 7", "=after", 1, &err);
     ok(st == SL_CALL_OK && lua_tointeger(L, -1) == 42, "the state still answers");
     sl_sandbox_delete(sb);
