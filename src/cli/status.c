@@ -23,16 +23,39 @@ struct sl_url {
     char port[16];
 };
 
+/* [http://]HOST[:PORT][/...], HOST a name, an IPv4 address or [IPv6],
+ * PORT 1..65535 (default 7070); -1 otherwise. */
 static int sl_url_parse(const char *url, struct sl_url *u)
 {
+    if (strstr(url, "://") && strncmp(url, "http://", 7) != 0)
+        return -1; /* https and the rest: sluiced speaks plain HTTP on loopback */
     const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : url;
-    const char *colon = strrchr(p, ':'), *slash = strchr(p, '/');
-    size_t hl = colon ? (size_t)(colon - p) : slash ? (size_t)(slash - p) : strlen(p);
+    size_t end = strcspn(p, "/");
+    const char *close = *p == '[' ? memchr(p, ']', end) : NULL;
+    if (*p == '[' && !close)
+        return -1;
+    const char *h = close ? p + 1 : p, *after = close ? close + 1 : p;
+    const char *colon = memchr(after, ':', end - (size_t)(after - p));
+    if (close && *after && after != colon && after != p + end)
+        return -1; /* "[::1]x" */
+    size_t hl = close ? (size_t)(close - h) : colon ? (size_t)(colon - p) : end;
     if (hl == 0 || hl >= sizeof u->host)
         return -1;
-    snprintf(u->host, sizeof u->host, "%.*s", (int)hl, p);
-    snprintf(u->port, sizeof u->port, "%.*s", colon ? (int)strcspn(colon + 1, "/") : 4,
-             colon ? colon + 1 : "7070");
+    snprintf(u->host, sizeof u->host, "%.*s", (int)hl, h);
+    if (!colon) {
+        snprintf(u->port, sizeof u->port, "7070");
+        return 0;
+    }
+    size_t pl = end - (size_t)(colon - p) - 1;
+    long port = 0;
+    for (size_t i = 0; i < pl; i++) {
+        if (colon[1 + i] < '0' || colon[1 + i] > '9' ||
+            (port = port * 10 + colon[1 + i] - '0') > 65535)
+            return -1;
+    }
+    if (pl == 0 || port < 1)
+        return -1;
+    snprintf(u->port, sizeof u->port, "%ld", port);
     return 0;
 }
 
@@ -42,11 +65,12 @@ static char *sl_http_get(const struct sl_url *u, const char *path)
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
     char *body = NULL;
     int fd = -1;
-    if (getaddrinfo(u->host, u->port, &hints, &ai) != 0 ||
-        (fd = socket(ai->ai_family, SOCK_STREAM, 0)) < 0 ||
+    int gai = getaddrinfo(u->host, u->port, &hints, &ai);
+    if (gai != 0 || (fd = socket(ai->ai_family, SOCK_STREAM, 0)) < 0 ||
         connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        fprintf(stderr, "sluice: cannot reach sluiced at %s:%s (%s)\n", u->host, u->port,
-                strerror(errno));
+        bool v6 = strchr(u->host, ':') != NULL;
+        fprintf(stderr, "sluice: cannot reach sluiced at %s%s%s:%s (%s)\n", v6 ? "[" : "", u->host,
+                v6 ? "]" : "", u->port, gai ? gai_strerror(gai) : strerror(errno));
         goto done;
     }
     char req[512];
@@ -210,7 +234,8 @@ int sl_cmd_status(int argc, char **argv)
         }
     }
     if (sl_url_parse(url, &a.url)) {
-        fprintf(stderr, "sluice: bad --url '%s'\n", url);
+        fprintf(stderr, "sluice: bad --url '%s' (expected [http://]HOST[:PORT], PORT 1-65535)\n",
+                url);
         return 2;
     }
     bool tty = isatty(STDOUT_FILENO);

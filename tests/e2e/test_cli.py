@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 
 from tap import SLOW, check, run
 
@@ -87,6 +88,35 @@ def test_repl_and_status_errors():
     rc, _, err = sluice("status", "--url", "127.0.0.1:%d" % port)
     check(rc == 1 and "cannot reach sluiced at 127.0.0.1:%d" % port in err,
           "status with no daemon listening is 1 naming the address")
+    rc, _, err = sluice("status", "--url", "[::1]:%d" % port)
+    check(rc == 1 and "cannot reach sluiced at [::1]:%d" % port in err,
+          "an IPv6 address in brackets is understood (%r)" % err.strip())
+    for bad in ("ftp://127.0.0.1:7070", "https://127.0.0.1", "http://", "127.0.0.1:notaport",
+                "127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:", "[::1", "[::1]x"):
+        rc, _, err = sluice("status", "--url", bad)
+        check(rc == 2 and "bad --url '%s'" % bad in err and "HOST[:PORT]" in err,
+              "status --url %s is refused before connecting, with the expected form" % bad)
+    rc, _, err = sluice("status", "--bogus")
+    check(rc == 2 and err.startswith("usage: sluice status"), "status with an unknown flag: 2")
+    # something else answering on the port: its answer is shown, exit 1
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def answer():
+        c, _ = srv.accept()
+        c.recv(4096)
+        c.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 12\r\n"
+                  b"Connection: close\r\n\r\nnot sluiced\n")
+        c.close()
+
+    th = threading.Thread(target=answer, daemon=True)
+    th.start()
+    rc, _, err = sluice("status", "--url", "127.0.0.1:%d" % srv.getsockname()[1])
+    th.join(timeout=10)
+    srv.close()
+    check(rc == 1 and "answered: not sluiced" in err,
+          "a non-200 answer is shown and the exit is 1 (%r)" % err.strip())
 
 
 def test_policy_check_paths():

@@ -80,6 +80,10 @@ def test_lifecycle():
                              capture_output=True, text=True, timeout=10 * SLOW)
         check(out.returncode == 0 and tid in out.stdout and "running" in out.stdout,
               "sluice status ID prints its line (%s)" % out.stdout.strip()[:60])
+        out = subprocess.run([os.path.join(BUILD, "sluice"), "status", "t-999", "--url", url],
+                             capture_output=True, text=True, timeout=10 * SLOW)
+        check(out.returncode == 1 and "no test or canary 't-999'" in out.stdout,
+              "sluice status of an unknown id says so and exits 1 (%r)" % out.stdout.strip())
         s, body = d.request("POST", f"/v1/tests/{tid}/promote", {"reason": "it won"})
         check(s == 200 and body["status"] == "promoted", "promote -> promoted")
         s, r = d.request("POST", "/v1/route", {"model": "ranker", "unit": "u"})
