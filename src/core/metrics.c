@@ -370,10 +370,7 @@ static void sl_read_cumulative(struct sl_mvar *v, double now, const char *const 
                                bool quantiles, struct sl_variant_metrics *out)
 {
     struct sl_mtotal t;
-    if (quantiles)
-        sl_mvar_total(v, &t);
-    else
-        sl_mvar_counts(v, &t);
+    sl_mvar_merge(v, &t, quantiles); /* the histogram only for quantiles */
     sl_fill_common(out, t.n, t.errors, t.mean, t.m2, fmax(0.0, now - v->started));
     out->latency_min = t.n ? t.min : NAN;
     out->latency_max = t.n ? t.max : NAN;

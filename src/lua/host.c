@@ -20,7 +20,6 @@
 struct sl_host_entry {
     char *key;   /* id '\x1f' policy */
     char *state; /* ctx.state as JSON: what the store saves, and the truth */
-    size_t state_len;
     /* The live ctx.state: a table kept in live's own Lua state between calls
      * (a cache of the text: a miss parses the text again), and the hash of
      * its contents when the text was last written from it. */
@@ -119,7 +118,6 @@ int sl_host_set_state(struct sl_host *h, const char *id, const char *policy, con
     }
     free(e->state);
     e->state = copy;
-    e->state_len = copy ? strlen(copy) : 0;
     e->live = NULL; /* the next call parses the new text */
     e->hashed = false;
     return 0;
@@ -631,7 +629,8 @@ static void sl_call_extract(lua_State *L, struct sl_call *c)
     if (!(c->hashed && e && e->hashed && e->hash == c->hash && e->state))
         c->state = sl_json_text(L, -1, SL_STATE_MAX, "ctx.state"); /* NULL: unchanged */
     /* ctx.state may be a new table now */
-    sl_keep_state(L, c, c->state ? strlen(c->state) : e && e->state ? e->state_len : 2);
+    const char *text = c->state ? c->state : e ? e->state : NULL;
+    sl_keep_state(L, c, text ? strlen(text) : 2);
     lua_pop(L, 1);
     if (lua_isnil(L, 3))
         return;
@@ -717,7 +716,6 @@ static void sl_host_succeeded(struct sl_host *h, struct sl_call *c)
         }
         free(e->state);
         e->state = c->state;
-        e->state_len = strlen(c->state);
         c->state = NULL;
     }
 }
